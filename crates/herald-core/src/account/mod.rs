@@ -1,0 +1,1 @@
+//! Account settings and the profile folders they live in.

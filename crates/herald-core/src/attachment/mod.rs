@@ -1,0 +1,1 @@
+//! Saving attachments safely: file-name sanitising and create-new saving.

@@ -1,0 +1,1 @@
+//! Composing messages: the [`Draft`] type and its MIME rendering.

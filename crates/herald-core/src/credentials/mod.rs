@@ -1,0 +1,1 @@
+//! Passwords: the OS credential store, a password command, or session memory.

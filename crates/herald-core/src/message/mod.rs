@@ -1,0 +1,1 @@
+//! The mail model and MIME parsing: headers, bodies, the part tree, attachments.

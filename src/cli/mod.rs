@@ -1,0 +1,73 @@
+//! The command-line interface, on the same core as the window.
+
+mod account;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Herald: a fast, safe POP3/SMTP mail client.
+///
+/// With no subcommand, opens the window.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version, about, long_about = None)]
+pub struct Cli {
+    /// Keep all configuration and data under DIR (overrides HERALD_HOME).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage accounts: add, list, remove.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+}
+
+/// Parses the command line and runs it; errors print one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        return crate::app::run(cli.profile);
+    };
+    let result = match command {
+        Command::Account(cmd) => account::run(cli.profile, cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("herald: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error for the CLI: one line, already in words for a person.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(err: E) -> Self {
+        // One line: the error and its causes, joined.
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        CliError(text)
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
