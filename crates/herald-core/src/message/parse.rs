@@ -1,0 +1,520 @@
+//! The adapter from mail-parser to our model: the only file that names
+//! mail-parser types.
+//!
+//! The walk is iterative (an explicit stack) and capped by [`ParseLimits`], so
+//! a message nested 10,000 levels deep costs a warning, not a stack overflow.
+
+use std::collections::HashSet;
+
+use mail_parser::{
+    Address as MpAddress, HeaderName, HeaderValue, Message as MpMessage, MessageParser,
+    MimeHeaders, PartType,
+};
+
+use super::transfer::{self, CountingSink, TransferEncoding};
+use super::{
+    Address, Attachment, BodyLocation, Headers, Message, ParseError, ParseLimits, Part, PartKind,
+    Warning, WarningCode,
+};
+use crate::attachment::sanitize_filename;
+use crate::text::{neutralize_line, neutralize_multiline};
+
+/// How far past the last child of a multipart we look for its closing
+/// delimiter (transport padding and a short epilogue fit in this).
+const CLOSE_DELIMITER_SLACK_BYTES: usize = 1024;
+
+pub(super) fn parse(raw: Vec<u8>, limits: &ParseLimits) -> Result<Message, ParseError> {
+    let parser = MessageParser::default();
+    if raw.len() > limits.max_message_bytes {
+        let headers = parser
+            .parse_headers(&raw)
+            .map(|parsed| read_headers(&parsed))
+            .ok_or(ParseError::NotAMessage)?;
+        let warning = Warning {
+            code: WarningCode::SizeLimit,
+            message: format!(
+                "the message is {} bytes, over the {} byte limit: only its headers were read",
+                raw.len(),
+                limits.max_message_bytes
+            ),
+            part_path: None,
+        };
+        return Ok(Message {
+            buffers: vec![raw],
+            headers,
+            text: String::new(),
+            html: None,
+            parts: Vec::new(),
+            attachments: Vec::new(),
+            warnings: vec![warning],
+        });
+    }
+
+    let parsed = parser.parse(&raw).ok_or(ParseError::NotAMessage)?;
+    let headers = read_headers(&parsed);
+    let (text, html) = read_bodies(&parsed);
+    let mut walk = Walk::new(&raw, limits);
+    walk.run(&parsed);
+    let Walk {
+        extra_buffers,
+        parts,
+        attachments,
+        warnings,
+        ..
+    } = walk;
+    drop(parsed);
+
+    let mut buffers = Vec::with_capacity(1 + extra_buffers.len());
+    buffers.push(raw);
+    buffers.extend(extra_buffers.into_iter().map(|(_, bytes)| bytes));
+    Ok(Message {
+        buffers,
+        headers,
+        text,
+        html,
+        parts,
+        attachments,
+        warnings,
+    })
+}
+
+fn read_headers(parsed: &MpMessage<'_>) -> Headers {
+    let valid_date = parsed.date().filter(|date| date.is_valid());
+    Headers {
+        subject: parsed.subject().map(neutralize_line),
+        from: addresses(parsed.from()),
+        from_header_count: parsed
+            .headers()
+            .iter()
+            .filter(|header| header.name == HeaderName::From)
+            .count(),
+        to: addresses(parsed.to()),
+        cc: addresses(parsed.cc()),
+        bcc: addresses(parsed.bcc()),
+        reply_to: addresses(parsed.reply_to()),
+        date_rfc3339: valid_date.map(|date| date.to_rfc3339()),
+        date_unix: valid_date.map(|date| date.to_timestamp()),
+        message_id: parsed.message_id().map(neutralize_line),
+        in_reply_to: id_list(parsed.in_reply_to()),
+        references: id_list(parsed.references()),
+    }
+}
+
+fn addresses(value: Option<&MpAddress<'_>>) -> Vec<Address> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    value
+        .iter()
+        .filter_map(|addr| {
+            let name = addr
+                .name
+                .as_deref()
+                .map(neutralize_line)
+                .filter(|name| !name.is_empty());
+            let email = addr
+                .address
+                .as_deref()
+                .map(neutralize_line)
+                .unwrap_or_default();
+            (name.is_some() || !email.is_empty()).then_some(Address { name, email })
+        })
+        .collect()
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![neutralize_line(id)],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| neutralize_line(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn read_bodies(parsed: &MpMessage<'_>) -> (String, Option<String>) {
+    let texts: Vec<String> = (0..parsed.text_body_count())
+        .filter_map(|pos| parsed.body_text(pos))
+        .map(|text| neutralize_multiline(&text))
+        .filter(|text| !text.trim().is_empty())
+        .collect();
+    let htmls: Vec<&str> = parsed
+        .html_body
+        .iter()
+        .filter_map(|&id| match &parsed.parts.get(id as usize)?.body {
+            PartType::Html(html) => Some(html.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let html = (!htmls.is_empty()).then(|| htmls.join("\n"));
+    (texts.join("\n\n"), html)
+}
+
+/// Per encapsulated message: what the walk needs to know about it.
+struct Context<'m, 'x> {
+    message: &'m MpMessage<'x>,
+    buffer: usize,
+    body_part_ids: HashSet<u32>,
+    html_content_ids: HashSet<String>,
+}
+
+struct Walk<'r> {
+    raw: &'r [u8],
+    limits: ParseLimits,
+    /// (address and length of mail-parser's buffer, our copy).
+    extra_buffers: Vec<((usize, usize), Vec<u8>)>,
+    parts: Vec<Part>,
+    attachments: Vec<Attachment>,
+    warnings: Vec<Warning>,
+}
+
+struct Pending {
+    context: usize,
+    part_id: u32,
+    path: String,
+    depth: usize,
+}
+
+impl<'r> Walk<'r> {
+    fn new(raw: &'r [u8], limits: &ParseLimits) -> Self {
+        Self {
+            raw,
+            limits: *limits,
+            extra_buffers: Vec::new(),
+            parts: Vec::new(),
+            attachments: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, top: &MpMessage<'_>) {
+        let mut contexts = vec![self.context_for(top)];
+        let mut stack = vec![Pending {
+            context: 0,
+            part_id: 0,
+            path: "1".to_owned(),
+            depth: 0,
+        }];
+        let mut depth_warned = false;
+        while let Some(pending) = stack.pop() {
+            if self.parts.len() >= self.limits.max_parts {
+                self.warn(
+                    WarningCode::PartLimit,
+                    format!(
+                        "the message has more than {} parts: the rest are not listed",
+                        self.limits.max_parts
+                    ),
+                    None,
+                );
+                break;
+            }
+            let message: &MpMessage<'_> = contexts[pending.context].message;
+            let Some(mp_part) = message.parts.get(pending.part_id as usize) else {
+                continue;
+            };
+            let child_depth = pending.depth + 1;
+            let children_allowed = child_depth <= self.limits.max_depth;
+            match &mp_part.body {
+                PartType::Multipart(children) if !children.is_empty() => {
+                    if children_allowed {
+                        for (k, &child) in children.iter().enumerate().rev() {
+                            stack.push(Pending {
+                                context: pending.context,
+                                part_id: child,
+                                path: format!("{}.{}", pending.path, k + 1),
+                                depth: child_depth,
+                            });
+                        }
+                    } else if !depth_warned {
+                        depth_warned = true;
+                        self.warn_depth(&pending.path);
+                    }
+                }
+                PartType::Message(inner) => {
+                    if children_allowed {
+                        let inner_context = self.context_for(inner);
+                        contexts.push(inner_context);
+                        stack.push(Pending {
+                            context: contexts.len() - 1,
+                            part_id: 0,
+                            path: format!("{}.1", pending.path),
+                            depth: child_depth,
+                        });
+                    } else if !depth_warned {
+                        depth_warned = true;
+                        self.warn_depth(&pending.path);
+                    }
+                }
+                _ => {}
+            }
+            let context = &contexts[pending.context];
+            self.add_part(context, pending);
+        }
+    }
+
+    fn warn_depth(&mut self, path: &str) {
+        self.warn(
+            WarningCode::DepthLimit,
+            format!(
+                "parts are nested more than {} levels deep: the deeper ones are not shown",
+                self.limits.max_depth
+            ),
+            Some(path.to_owned()),
+        );
+    }
+
+    fn warn(&mut self, code: WarningCode, message: String, part_path: Option<String>) {
+        self.warnings.push(Warning {
+            code,
+            message,
+            part_path,
+        });
+    }
+
+    fn context_for<'m, 'x>(&mut self, message: &'m MpMessage<'x>) -> Context<'m, 'x> {
+        let bytes = message.raw_message();
+        let key = (bytes.as_ptr() as usize, bytes.len());
+        let buffer = if key == (self.raw.as_ptr() as usize, self.raw.len()) {
+            0
+        } else if let Some(found) = self.extra_buffers.iter().position(|(k, _)| *k == key) {
+            found + 1
+        } else {
+            self.extra_buffers.push((key, bytes.to_vec()));
+            self.extra_buffers.len()
+        };
+        let is_text_or_html = |id: &&u32| {
+            matches!(
+                message.parts.get(**id as usize).map(|part| &part.body),
+                Some(PartType::Text(_) | PartType::Html(_))
+            )
+        };
+        let body_part_ids = message
+            .text_body
+            .iter()
+            .chain(message.html_body.iter())
+            .filter(is_text_or_html)
+            .copied()
+            .collect();
+        let mut html_content_ids = HashSet::new();
+        for &id in &message.html_body {
+            if let Some(PartType::Html(html)) = message.parts.get(id as usize).map(|p| &p.body) {
+                collect_cid_references(html, &mut html_content_ids);
+            }
+        }
+        Context {
+            message,
+            buffer,
+            body_part_ids,
+            html_content_ids,
+        }
+    }
+
+    fn add_part(&mut self, context: &Context<'_, '_>, pending: Pending) {
+        let Some(mp_part) = context.message.parts.get(pending.part_id as usize) else {
+            return;
+        };
+        let kind = match &mp_part.body {
+            PartType::Multipart(_) => PartKind::Multipart,
+            PartType::Message(_) => PartKind::Message,
+            _ => PartKind::Leaf,
+        };
+        let content_type = match mp_part.content_type() {
+            Some(ct) => match ct.subtype() {
+                Some(subtype) => format!("{}/{}", ct.ctype(), subtype),
+                None => ct.ctype().to_owned(),
+            }
+            .to_ascii_lowercase(),
+            None if kind == PartKind::Message => "message/rfc822".to_owned(),
+            None => "text/plain".to_owned(),
+        };
+        let content_type = neutralize_line(&content_type);
+        let charset = mp_part
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .map(|charset| neutralize_line(charset).to_ascii_lowercase());
+        let transfer_encoding = TransferEncoding::from_header(mp_part.content_transfer_encoding());
+        let raw_filename = mp_part.attachment_name().map(str::to_owned);
+        let content_id = mp_part
+            .content_id()
+            .map(|id| neutralize_line(id.trim_start_matches('<').trim_end_matches('>')))
+            .filter(|id| !id.is_empty());
+        let disposition = mp_part
+            .content_disposition()
+            .map(|cd| neutralize_line(cd.ctype()).to_ascii_lowercase());
+
+        let buffer_len = self.buffer(context.buffer).len();
+        let body_range = if kind == PartKind::Multipart {
+            0..0
+        } else {
+            let start = (mp_part.offset_body as usize).min(buffer_len);
+            let end = (mp_part.offset_end as usize).clamp(start, buffer_len);
+            start..end
+        };
+
+        let mut encoding_problem = mp_part.is_encoding_problem;
+        let size_bytes = if kind == PartKind::Multipart {
+            0
+        } else {
+            let mut sink = CountingSink::default();
+            let body = &self.buffer(context.buffer)[body_range.clone()];
+            let outcome =
+                transfer::decode_to(&transfer_encoding, body, &mut sink).unwrap_or_default();
+            encoding_problem |= outcome.had_problems;
+            outcome.size_bytes
+        };
+        if encoding_problem {
+            self.warn(
+                WarningCode::EncodingProblem,
+                format!(
+                    "part {} ({content_type}) could not be decoded cleanly: it may look damaged",
+                    pending.path
+                ),
+                Some(pending.path.clone()),
+            );
+        }
+        if kind == PartKind::Multipart {
+            self.check_multipart_closed(context, pending.part_id, &pending.path);
+        } else if content_type.starts_with("multipart/") {
+            self.warn(
+                WarningCode::MissingBoundary,
+                format!(
+                    "part {} is {content_type} without a usable boundary: it is shown as text",
+                    pending.path
+                ),
+                Some(pending.path.clone()),
+            );
+        }
+
+        let is_body = context.body_part_ids.contains(&pending.part_id);
+        let part_index = self.parts.len();
+        if !is_body && kind != PartKind::Multipart {
+            let inline = content_type.starts_with("image/")
+                && content_id
+                    .as_ref()
+                    .is_some_and(|id| context.html_content_ids.contains(id));
+            self.attachments.push(Attachment {
+                index: self.attachments.len() + 1,
+                part_index,
+                filename: sanitize_filename(raw_filename.as_deref(), &content_type),
+                raw_filename: raw_filename.clone(),
+                content_type: content_type.clone(),
+                size_bytes,
+                content_id: content_id.clone(),
+                inline,
+            });
+        }
+        self.parts.push(Part {
+            path: pending.path,
+            depth: pending.depth,
+            kind,
+            filename: raw_filename
+                .as_deref()
+                .map(|name| sanitize_filename(Some(name), &content_type)),
+            content_type,
+            charset,
+            transfer_encoding,
+            size_bytes,
+            raw_filename,
+            content_id,
+            disposition,
+            is_body,
+            body: BodyLocation {
+                buffer: context.buffer,
+                range: body_range,
+            },
+        });
+    }
+
+    fn buffer(&self, index: usize) -> &[u8] {
+        if index == 0 {
+            self.raw
+        } else {
+            self.extra_buffers
+                .get(index - 1)
+                .map_or(&[][..], |(_, bytes)| bytes.as_slice())
+        }
+    }
+
+    /// A multipart is closed by `--boundary--` right after its last child
+    /// (RFC 2046 §5.1.1). mail-parser recovers silently when it is missing;
+    /// we say so, because the message was probably cut short.
+    fn check_multipart_closed(&mut self, context: &Context<'_, '_>, part_id: u32, path: &str) {
+        let Some(mp_part) = context.message.parts.get(part_id as usize) else {
+            return;
+        };
+        let Some(boundary) = mp_part
+            .content_type()
+            .and_then(|ct| ct.attribute("boundary"))
+        else {
+            return;
+        };
+        let PartType::Multipart(children) = &mp_part.body else {
+            return;
+        };
+        let search_from = children
+            .last()
+            .and_then(|&last| context.message.parts.get(last as usize))
+            .map_or(mp_part.offset_body, |last| last.offset_end) as usize;
+        let buffer = self.buffer(context.buffer);
+        let delimiter = format!("--{boundary}--");
+        let search_end = search_from
+            .saturating_add(delimiter.len() + CLOSE_DELIMITER_SLACK_BYTES)
+            .min(buffer.len());
+        let window = buffer.get(search_from..search_end).unwrap_or(&[]);
+        let closed = window
+            .windows(delimiter.len())
+            .any(|candidate| candidate == delimiter.as_bytes());
+        if !closed {
+            self.warn(
+                WarningCode::UnterminatedMultipart,
+                format!("part {path} has no closing boundary: the message may be incomplete"),
+                Some(path.to_owned()),
+            );
+        }
+    }
+}
+
+/// Collects the targets of `cid:` URLs (RFC 2392) found in an HTML body.
+fn collect_cid_references(html: &str, found: &mut HashSet<String>) {
+    let bytes = html.as_bytes();
+    let mut start = 0;
+    while let Some(offset) = find_ascii_case_insensitive(&bytes[start..], b"cid:") {
+        let from = start + offset + 4;
+        let end = bytes[from..]
+            .iter()
+            .position(|&b| {
+                matches!(b, b'"' | b'\'' | b'<' | b'>' | b'(' | b')' | b'&')
+                    || b.is_ascii_whitespace()
+            })
+            .map_or(bytes.len(), |len| from + len);
+        if end > from {
+            found.insert(percent_decode(&html[from..end]));
+        }
+        start = end.max(from);
+    }
+}
+
+fn find_ascii_case_insensitive(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
+}
+
+fn percent_decode(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (
+                bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16)),
+                bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16)),
+            )
+        {
+            out.push((high * 16 + low) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
