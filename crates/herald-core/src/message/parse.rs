@@ -390,10 +390,18 @@ impl<'r> Walk<'r> {
                 && content_id
                     .as_ref()
                     .is_some_and(|id| context.html_content_ids.contains(id));
+            // A forwarded message without a file name is named after its
+            // subject, as mail clients do.
+            let name_to_save = raw_filename.clone().or_else(|| match &mp_part.body {
+                PartType::Message(inner) => inner
+                    .subject()
+                    .map(|subject| format!("{}.eml", neutralize_line(subject))),
+                _ => None,
+            });
             self.attachments.push(Attachment {
                 index: self.attachments.len() + 1,
                 part_index,
-                filename: sanitize_filename(raw_filename.as_deref(), &content_type),
+                filename: sanitize_filename(name_to_save.as_deref(), &content_type),
                 raw_filename: raw_filename.clone(),
                 content_type: content_type.clone(),
                 size_bytes,

@@ -180,7 +180,7 @@ JVBERg==
         .iter()
         .map(|a| a.filename.as_str())
         .collect();
-    assert_eq!(names, vec!["attachment.eml", "doc.pdf"]);
+    assert_eq!(names, vec!["inner.eml", "doc.pdf"]);
     assert_eq!(
         message.decoded_body(message.attachments[1].part_index),
         b"%PDF"
