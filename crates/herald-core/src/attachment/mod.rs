@@ -1,34 +1,25 @@
 //! Saving attachments safely: file-name sanitising and create-new saving.
-//! (Temporary stub; the real module lands from the `attach` branch.)
+//!
+//! Attachment names come from hostile mail. A name may try to leave the
+//! folder the user picked (`../../.bashrc`, `C:\Windows\x.dll`,
+//! `\\server\share\x`), hide its real extension behind a bidi override
+//! (`invoice\u{202E}gpj.exe`), name a Windows device (`CON.txt`), or be long
+//! enough to fail on every file system. Saving is done in two steps so that
+//! each can be tested on its own:
+//!
+//! 1. [`sanitize_filename`] turns whatever the message says into one plain,
+//!    bounded file name (it never fails: a useless name becomes
+//!    `attachment.<ext>`);
+//! 2. [`save_new_file`] creates that file with create-new semantics inside the
+//!    target folder, never overwriting anything and never following a symlink
+//!    planted at the final path, streaming the body while computing its size
+//!    and SHA-256.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod filename;
+mod save;
 
-/// Where a file went.
-pub struct SavedFile {
-    /// Final path.
-    pub path: PathBuf,
-    /// Bytes written.
-    pub size_bytes: u64,
-    /// SHA-256 hex.
-    pub sha256_hex: String,
-}
-
-/// Saving failed.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot save")]
-pub struct SaveError;
-
-/// Stub.
-pub fn sanitize_filename(raw_name: Option<&str>, _content_type: &str) -> String {
-    raw_name.unwrap_or("attachment.bin").to_owned()
-}
-
-/// Stub.
-pub fn save_new_file(
-    _target_dir: &Path,
-    _name: &str,
-    _write_body: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<SavedFile, SaveError> {
-    Err(SaveError)
-}
+pub use filename::{MAX_FILENAME_BYTES, extension_for_mime_type, sanitize_filename};
+pub use save::{
+    MAX_DUPLICATE_ATTEMPTS, SaveError, SavedFile, WRITE_BUFFER_BYTES, save_new_file,
+    save_new_file_bytes,
+};
