@@ -1,6 +1,9 @@
 //! The command-line interface, on the same core as the window.
 
 mod account;
+mod compose;
+mod save;
+mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +26,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show a message file as a reader would see it.
+    Show(show::ShowArgs),
+    /// Save a message's attachments into a folder.
+    SaveAttachments(save::SaveArgs),
+    /// Write a new message to a file (without sending it).
+    Compose(compose::ComposeArgs),
     /// Manage accounts: add, list, remove.
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -35,6 +44,9 @@ pub fn main() -> ExitCode {
         return crate::app::run(cli.profile);
     };
     let result = match command {
+        Command::Show(args) => show::run(args),
+        Command::SaveAttachments(args) => save::run(args),
+        Command::Compose(args) => compose::run(args),
         Command::Account(cmd) => account::run(cli.profile, cmd),
     };
     match result {

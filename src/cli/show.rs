@@ -171,7 +171,10 @@ fn print_human(message: &Message) {
     field("To:", &format_addresses(&headers.to));
     field("Cc:", &format_addresses(&headers.cc));
     field("Date:", headers.date_rfc3339.as_deref().unwrap_or(""));
-    field("Subject:", headers.subject.as_deref().unwrap_or("(no subject)"));
+    field(
+        "Subject:",
+        headers.subject.as_deref().unwrap_or("(no subject)"),
+    );
     println!();
     println!("{}", message.text.trim_end());
     if !message.attachments.is_empty() {
@@ -181,7 +184,10 @@ fn print_human(message: &Message) {
             let inline = if attachment.inline { "  (inline)" } else { "" };
             println!(
                 "  [{}] {}  {}  {} bytes{inline}",
-                attachment.index, attachment.filename, attachment.content_type, attachment.size_bytes
+                attachment.index,
+                attachment.filename,
+                attachment.content_type,
+                attachment.size_bytes
             );
         }
     }
@@ -190,8 +196,15 @@ fn print_human(message: &Message) {
         println!("Structure:");
         for part in &message.parts {
             let indent = "  ".repeat(part.depth.min(20) + 1);
-            let name = part.filename.as_deref().map(|n| format!("  \"{n}\"")).unwrap_or_default();
-            println!("{indent}{} {}  {} bytes{name}", part.path, part.content_type, part.size_bytes);
+            let name = part
+                .filename
+                .as_deref()
+                .map(|n| format!("  \"{n}\""))
+                .unwrap_or_default();
+            println!(
+                "{indent}{} {}  {} bytes{name}",
+                part.path, part.content_type, part.size_bytes
+            );
         }
     }
     for warning in &message.warnings {

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use mail_parser::{
-    Address as MpAddress, HeaderName, HeaderValue, Message as MpMessage, MessageParser,
+    Address as MpAddress, Encoding, HeaderName, HeaderValue, Message as MpMessage, MessageParser,
     MimeHeaders, PartType,
 };
 
@@ -186,7 +186,7 @@ impl<'r> Walk<'r> {
     }
 
     fn run(&mut self, top: &MpMessage<'_>) {
-        let mut contexts = vec![self.context_for(top)];
+        let mut contexts = vec![self.context_for(top, 0)];
         let mut stack = vec![Pending {
             context: 0,
             part_id: 0,
@@ -230,7 +230,15 @@ impl<'r> Walk<'r> {
                 }
                 PartType::Message(inner) => {
                     if children_allowed {
-                        let inner_context = self.context_for(inner);
+                        // An rfc822 part sent as-is is parsed in place: its
+                        // offsets are in the parent's buffer. One that was
+                        // base64/QP encoded is parsed from its decoded bytes.
+                        let buffer = if mp_part.encoding == Encoding::None {
+                            contexts[pending.context].buffer
+                        } else {
+                            self.buffer_for_decoded(inner)
+                        };
+                        let inner_context = self.context_for(inner, buffer);
                         contexts.push(inner_context);
                         stack.push(Pending {
                             context: contexts.len() - 1,
@@ -269,17 +277,23 @@ impl<'r> Walk<'r> {
         });
     }
 
-    fn context_for<'m, 'x>(&mut self, message: &'m MpMessage<'x>) -> Context<'m, 'x> {
+    /// The buffer holding an encapsulated message that mail-parser decoded
+    /// from base64/QP before parsing (its offsets are relative to it).
+    fn buffer_for_decoded(&mut self, message: &MpMessage<'_>) -> usize {
         let bytes = message.raw_message();
         let key = (bytes.as_ptr() as usize, bytes.len());
-        let buffer = if key == (self.raw.as_ptr() as usize, self.raw.len()) {
-            0
-        } else if let Some(found) = self.extra_buffers.iter().position(|(k, _)| *k == key) {
-            found + 1
-        } else {
-            self.extra_buffers.push((key, bytes.to_vec()));
-            self.extra_buffers.len()
-        };
+        if let Some(found) = self.extra_buffers.iter().position(|(k, _)| *k == key) {
+            return found + 1;
+        }
+        self.extra_buffers.push((key, bytes.to_vec()));
+        self.extra_buffers.len()
+    }
+
+    fn context_for<'m, 'x>(
+        &mut self,
+        message: &'m MpMessage<'x>,
+        buffer: usize,
+    ) -> Context<'m, 'x> {
         let is_text_or_html = |id: &&u32| {
             matches!(
                 message.parts.get(**id as usize).map(|part| &part.body),

@@ -309,3 +309,27 @@ fn garbage_never_panics() {
         let _ = Message::parse(raw);
     }
 }
+
+#[test]
+fn base64_encoded_forward_is_walked_from_its_decoded_bytes() {
+    use base64::Engine;
+    let inner = "From: b@example.com\r\nSubject: encoded inner\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\nContent-Type: text/plain\r\n\r\nhello\r\n--i\r\nContent-Type: application/octet-stream; name=x.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--i--\r\n";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(inner);
+    let message = parse(&format!(
+        "From: a@example.com\nContent-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: text/plain\n\nfwd\n--o\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n{encoded}\n--o--\n"
+    ));
+    let names: Vec<&str> = message
+        .attachments
+        .iter()
+        .map(|a| a.filename.as_str())
+        .collect();
+    assert_eq!(names, vec!["encoded inner.eml", "x.bin"]);
+    assert_eq!(
+        message.decoded_body(message.attachments[1].part_index),
+        b"\0\x01\x02"
+    );
+    assert_eq!(
+        message.decoded_body(message.attachments[0].part_index),
+        inner.as_bytes()
+    );
+}
