@@ -70,15 +70,7 @@ impl std::fmt::Display for CliError {
 
 impl<E: std::error::Error> From<E> for CliError {
     fn from(err: E) -> Self {
-        // One line: the error and its causes, joined.
-        let mut text = err.to_string();
-        let mut source = err.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        CliError(text)
+        CliError(herald_core::error::describe(&err))
     }
 }
 

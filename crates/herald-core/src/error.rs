@@ -38,3 +38,15 @@ pub trait Classify {
     /// The kind of this error.
     fn kind(&self) -> ErrorKind;
 }
+
+/// One line for a person: the error and its causes, joined with `: `.
+pub fn describe(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
