@@ -61,13 +61,17 @@ def unsafe_in_line(c):
     return is_control(c) or c in BIDI or c in ZERO_WIDTH or c in "\u2028\u2029"
 
 
+# Joiners are kept in display text: emoji sequences and Persian/Indic scripts need them.
+JOINERS = {"\u200c", "\u200d"}
+
+
 def neutralize(s):
     """herald_core::text::neutralize_line."""
     if s is None:
         return None
     out, pending = [], False
     for c in s:
-        if unsafe_in_line(c) or c in WHITE_SPACE:
+        if (unsafe_in_line(c) and c not in JOINERS) or c in WHITE_SPACE:
             pending = bool(out)
             continue
         if pending:
@@ -2318,8 +2322,9 @@ Notes for the Rust test:
 * `charset-gbk` / `charset-gb18030`: Foxmail puts the encoded-word From name inside quotes
   (`"=?GBK?B?...?=" <addr>`); the expectation is the decoded name, as every client shows it,
   although RFC 2047 section 5 does not allow encoded-words in a quoted-string.
-* `charset-utf8-emoji`: the display rule turns ZWJ (U+200D) into a space, so the family emoji in
-  the subject is expected as three separate emoji.
+* `charset-utf8-emoji`: display text keeps the joiners U+200C/U+200D (emoji sequences and
+  Persian/Indic scripts need them), so the family emoji in the subject stays one emoji; file names
+  still replace every zero-width character.
 
 | file | shape / what it checks |
 |---|---|

@@ -29,14 +29,20 @@ pub fn is_unsafe_in_line(c: char) -> bool {
     c.is_control() || is_bidi_control(c) || is_zero_width(c) || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// True for the zero-width joiner and non-joiner, which emoji sequences
+/// (👨‍👩‍👧) and Persian and Indic scripts need in display text.
+pub fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
+}
+
 /// Makes a decoded header value safe to show on one line: every unsafe
-/// character becomes a space, runs of whitespace collapse to one space, and
-/// the ends are trimmed.
+/// character (except the joiners, see [`is_joiner`]) becomes a space, runs of
+/// whitespace collapse to one space, and the ends are trimmed.
 pub fn neutralize_line(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     let mut pending_space = false;
     for c in input.chars() {
-        if is_unsafe_in_line(c) || c.is_whitespace() {
+        if (is_unsafe_in_line(c) && !is_joiner(c)) || c.is_whitespace() {
             pending_space = !out.is_empty();
             continue;
         }
@@ -109,6 +115,7 @@ mod tests {
     fn bidi_override_is_removed_from_display_line() {
         assert_eq!(neutralize_line("invoice\u{202E}fdp.exe"), "invoice fdp.exe");
         assert_eq!(neutralize_line("a\u{200B}b"), "a b");
+        assert_eq!(neutralize_line("👨\u{200D}👩\u{200D}👧"), "👨\u{200D}👩\u{200D}👧");
     }
 
     #[test]

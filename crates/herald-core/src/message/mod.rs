@@ -167,6 +167,8 @@ pub enum WarningCode {
     UnterminatedMultipart,
     /// A multipart declares no boundary, so its parts cannot be separated.
     MissingBoundary,
+    /// The file has no header section; it is shown as plain text.
+    MissingHeaders,
 }
 
 impl WarningCode {
@@ -179,6 +181,7 @@ impl WarningCode {
             Self::EncodingProblem => "encoding_problem",
             Self::UnterminatedMultipart => "unterminated_multipart",
             Self::MissingBoundary => "missing_boundary",
+            Self::MissingHeaders => "missing_headers",
         }
     }
 }

@@ -50,7 +50,9 @@ pub(super) fn parse(raw: Vec<u8>, limits: &ParseLimits) -> Result<Message, Parse
         });
     }
 
-    let parsed = parser.parse(&raw).ok_or(ParseError::NotAMessage)?;
+    let Some(parsed) = parser.parse(&raw) else {
+        return Ok(headerless(raw));
+    };
     let headers = read_headers(&parsed);
     let (text, html) = read_bodies(&parsed);
     let mut walk = Walk::new(&raw, limits);
@@ -76,6 +78,44 @@ pub(super) fn parse(raw: Vec<u8>, limits: &ParseLimits) -> Result<Message, Parse
         attachments,
         warnings,
     })
+}
+
+/// mail-parser finds no message in a file without a header section; a
+/// reader still wants to see what is in it, so the whole file is shown as a
+/// plain-text body (as Python's `email` package does), with a warning.
+fn headerless(raw: Vec<u8>) -> Message {
+    let text = neutralize_multiline(&String::from_utf8_lossy(&raw));
+    let part = Part {
+        path: "1".to_owned(),
+        depth: 0,
+        kind: PartKind::Leaf,
+        content_type: "text/plain".to_owned(),
+        charset: None,
+        transfer_encoding: TransferEncoding::SevenBit,
+        size_bytes: raw.len() as u64,
+        raw_filename: None,
+        filename: None,
+        content_id: None,
+        disposition: None,
+        is_body: true,
+        body: BodyLocation {
+            buffer: 0,
+            range: 0..raw.len(),
+        },
+    };
+    Message {
+        buffers: vec![raw],
+        headers: Headers::default(),
+        text,
+        html: None,
+        parts: vec![part],
+        attachments: Vec::new(),
+        warnings: vec![Warning {
+            code: WarningCode::MissingHeaders,
+            message: "the file has no header section: it is shown as plain text".to_owned(),
+            part_path: None,
+        }],
+    }
 }
 
 fn read_headers(parsed: &MpMessage<'_>) -> Headers {
