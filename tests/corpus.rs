@@ -26,7 +26,8 @@ fn corpus_files() -> Vec<PathBuf> {
 
 fn expected_for(eml: &Path) -> Value {
     let path = eml.with_extension("expected.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     serde_json::from_str(&text).expect("expected json parses")
 }
 
@@ -48,28 +49,55 @@ fn compare(name: &str, expected: &Value, actual: &Value) -> Vec<String> {
         for phrase in phrases {
             let phrase = phrase.as_str().unwrap_or_default();
             if !text.contains(phrase) {
-                check(format!("text contains {phrase:?}"), &Value::Bool(true), &Value::Bool(false));
+                check(
+                    format!("text contains {phrase:?}"),
+                    &Value::Bool(true),
+                    &Value::Bool(false),
+                );
             }
         }
     }
     if let Some(parts) = expected.get("parts").and_then(Value::as_array) {
         let got = actual["parts"].as_array().cloned().unwrap_or_default();
-        check("number of parts".into(), &parts.len().into(), &got.len().into());
+        check(
+            "number of parts".into(),
+            &parts.len().into(),
+            &got.len().into(),
+        );
         for (want, got) in parts.iter().zip(&got) {
             let path = want["path"].as_str().unwrap_or_default();
             check(format!("part {path} path"), &want["path"], &got["path"]);
-            check(format!("part {path} content_type"), &want["content_type"], &got["content_type"]);
+            check(
+                format!("part {path} content_type"),
+                &want["content_type"],
+                &got["content_type"],
+            );
             if let Some(filename) = want.get("filename") {
-                check(format!("part {path} raw_filename"), filename, &got["raw_filename"]);
+                check(
+                    format!("part {path} raw_filename"),
+                    filename,
+                    &got["raw_filename"],
+                );
             }
             if let Some(content_id) = want.get("content_id") {
-                check(format!("part {path} content_id"), content_id, &got["content_id"]);
+                check(
+                    format!("part {path} content_id"),
+                    content_id,
+                    &got["content_id"],
+                );
             }
         }
     }
     if let Some(attachments) = expected.get("attachments").and_then(Value::as_array) {
-        let got = actual["attachments"].as_array().cloned().unwrap_or_default();
-        check("number of attachments".into(), &attachments.len().into(), &got.len().into());
+        let got = actual["attachments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        check(
+            "number of attachments".into(),
+            &attachments.len().into(),
+            &got.len().into(),
+        );
         for (i, (want, got)) in attachments.iter().zip(&got).enumerate() {
             for (key, value) in want.as_object().into_iter().flatten() {
                 check(format!("attachment {} {key}", i + 1), value, &got[key]);
@@ -86,7 +114,9 @@ fn compare(name: &str, expected: &Value, actual: &Value) -> Vec<String> {
         Some(codes) => {
             for code in codes.iter().filter_map(Value::as_str) {
                 if !actual_codes.contains(&code) {
-                    problems.push(format!("{name}: warning {code} expected, got {actual_codes:?}"));
+                    problems.push(format!(
+                        "{name}: warning {code} expected, got {actual_codes:?}"
+                    ));
                 }
             }
         }
@@ -110,10 +140,17 @@ fn corpus_has_at_least_30_messages() {
 fn show_json_matches_expected_for_every_corpus_file() {
     let mut problems = Vec::new();
     for eml in corpus_files() {
-        let name = eml.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let name = eml
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let output = run_with_deadline(herald().arg("show").arg("--json").arg(&eml), DEADLINE);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!stderr.contains("panicked"), "{name}: show panicked: {stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "{name}: show panicked: {stderr}"
+        );
         if std::fs::metadata(&eml).map(|m| m.len()).unwrap_or(0) == 0 {
             // An empty file is an error: one line, non-zero exit.
             assert!(!output.status.success(), "{name}: empty file accepted");
@@ -127,14 +164,23 @@ fn show_json_matches_expected_for_every_corpus_file() {
         let actual: Value = serde_json::from_slice(&output.stdout).expect("show prints JSON");
         problems.extend(compare(&name, &expected_for(&eml), &actual));
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn save_attachments_writes_only_inside_target_and_bytes_match() {
     let mut problems = Vec::new();
     for eml in corpus_files() {
-        let name = eml.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+        let name = eml
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if std::fs::metadata(&eml).map(|m| m.len()).unwrap_or(0) == 0 {
             continue;
         }
@@ -151,7 +197,10 @@ fn save_attachments_writes_only_inside_target_and_bytes_match() {
             DEADLINE,
         );
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!stderr.contains("panicked"), "{name}: save panicked: {stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "{name}: save panicked: {stderr}"
+        );
         if !output.status.success() {
             problems.push(format!("{name}: save failed: {stderr}"));
             continue;
@@ -161,24 +210,40 @@ fn save_attachments_writes_only_inside_target_and_bytes_match() {
         if let Some(attachments) = expected.get("attachments").and_then(Value::as_array)
             && attachments.len() != saved.len()
         {
-            problems.push(format!("{name}: saved {} files, expected {}", saved.len(), attachments.len()));
+            problems.push(format!(
+                "{name}: saved {} files, expected {}",
+                saved.len(),
+                attachments.len()
+            ));
         }
         let canonical_target = target.canonicalize().unwrap_or(target.clone());
         for entry in &saved {
             let path = PathBuf::from(entry["path"].as_str().unwrap_or_default());
             if path.parent() != Some(canonical_target.as_path()) {
-                problems.push(format!("{name}: {} is not directly inside {}", path.display(), canonical_target.display()));
+                problems.push(format!(
+                    "{name}: {} is not directly inside {}",
+                    path.display(),
+                    canonical_target.display()
+                ));
                 continue;
             }
             let bytes = std::fs::read(&path).unwrap_or_default();
             let index = entry["index"].as_u64().unwrap_or(0) as usize;
             if bytes.len() as u64 != entry["size"].as_u64().unwrap_or(u64::MAX) {
-                problems.push(format!("{name}: {} size differs from report", path.display()));
+                problems.push(format!(
+                    "{name}: {} size differs from report",
+                    path.display()
+                ));
             }
-            if let Some(want) = expected["attachments"].get(index.wrapping_sub(1)).and_then(|a| a.get("sha256")) {
+            if let Some(want) = expected["attachments"]
+                .get(index.wrapping_sub(1))
+                .and_then(|a| a.get("sha256"))
+            {
                 let got = Value::String(support::sha256_hex(&bytes));
                 if *want != got {
-                    problems.push(format!("{name}: attachment {index} bytes differ: expected {want}, got {got}"));
+                    problems.push(format!(
+                        "{name}: attachment {index} bytes differ: expected {want}, got {got}"
+                    ));
                 }
             }
         }
@@ -192,5 +257,10 @@ fn save_attachments_writes_only_inside_target_and_bytes_match() {
             problems.push(format!("{name}: files on disk differ from the report"));
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

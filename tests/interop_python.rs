@@ -39,7 +39,11 @@ fn cases(dir: &Path) -> Vec<Case> {
         "body.html",
         "<html><body><h1>Отчёт / 报告</h1><p>Chart: <img src=\"chart.png\"></p><p>Logo: <img src=\"cid:logo@example.org\"></p></body></html>".as_bytes(),
     );
-    let text = write(dir, "body.txt", "Привет, 你好, こんにちは.\nLine two.\n.\nDot line above.\n".as_bytes());
+    let text = write(
+        dir,
+        "body.txt",
+        "Привет, 你好, こんにちは.\nLine two.\n.\nDot line above.\n".as_bytes(),
+    );
     let chart = png_like(1, 3000);
     let logo = png_like(7, 900);
     let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".repeat(50);
@@ -75,7 +79,14 @@ fn cases(dir: &Path) -> Vec<Case> {
         arg(&csv_path),
     ]);
     let mut plain = common("Plain text with attachments");
-    plain.extend(["--text".into(), arg(&text), "--attach".into(), arg(&csv_path), "--attach".into(), arg(&pdf_path)]);
+    plain.extend([
+        "--text".into(),
+        arg(&text),
+        "--attach".into(),
+        arg(&csv_path),
+        "--attach".into(),
+        arg(&pdf_path),
+    ]);
     let mut html_and_text = common("HTML with its own text alternative");
     html_and_text.extend(["--html".into(), arg(&html), "--text".into(), arg(&text)]);
     let mut text_only = common("Только текст");
@@ -99,8 +110,16 @@ fn cases(dir: &Path) -> Vec<Case> {
                 ("年度报告 2024.pdf".into(), pdf, false),
             ],
         },
-        Case { name: "html+text", args: html_and_text, files: vec![] },
-        Case { name: "text only", args: text_only, files: vec![] },
+        Case {
+            name: "html+text",
+            args: html_and_text,
+            files: vec![],
+        },
+        Case {
+            name: "text only",
+            args: text_only,
+            files: vec![],
+        },
     ]
 }
 
@@ -117,7 +136,11 @@ fn python_reading(eml: &Path) -> Value {
 
 fn herald_reading(eml: &Path) -> Value {
     let output = run_with_deadline(herald().arg("show").arg("--json").arg(eml), DEADLINE);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("herald prints JSON")
 }
 
@@ -125,9 +148,23 @@ fn herald_reading(eml: &Path) -> Value {
 fn python_email_package_reads_what_herald_composes_identically() {
     let dir = tempfile::tempdir().expect("tempdir");
     for case in cases(dir.path()) {
-        let eml = dir.path().join(format!("{}.eml", case.name.replace(['+', ' '], "_")));
-        let output = run_with_deadline(herald().arg("compose").args(&case.args).arg("--out").arg(&eml), DEADLINE);
-        assert!(output.status.success(), "{}: {}", case.name, String::from_utf8_lossy(&output.stderr));
+        let eml = dir
+            .path()
+            .join(format!("{}.eml", case.name.replace(['+', ' '], "_")));
+        let output = run_with_deadline(
+            herald()
+                .arg("compose")
+                .args(&case.args)
+                .arg("--out")
+                .arg(&eml),
+            DEADLINE,
+        );
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            case.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
 
         let ours = herald_reading(&eml);
         let theirs = python_reading(&eml);
@@ -138,39 +175,94 @@ fn python_email_package_reads_what_herald_composes_identically() {
         let tree = |parts: &[Value]| -> Vec<(String, String)> {
             parts
                 .iter()
-                .map(|p| (p["path"].as_str().unwrap_or("").to_owned(), p["content_type"].as_str().unwrap_or("").to_owned()))
+                .map(|p| {
+                    (
+                        p["path"].as_str().unwrap_or("").to_owned(),
+                        p["content_type"].as_str().unwrap_or("").to_owned(),
+                    )
+                })
                 .collect()
         };
         assert_eq!(tree(our_parts), tree(their_parts), "{}: tree", case.name);
         for (our, their) in our_parts.iter().zip(their_parts) {
             let path = our["path"].as_str().unwrap_or("");
-            assert_eq!(our["raw_filename"], their["filename"], "{}: part {path} filename", case.name);
-            assert_eq!(our["content_id"], their["content_id"], "{}: part {path} content-id", case.name);
+            assert_eq!(
+                our["raw_filename"], their["filename"],
+                "{}: part {path} filename",
+                case.name
+            );
+            assert_eq!(
+                our["content_id"], their["content_id"],
+                "{}: part {path} content-id",
+                case.name
+            );
             if our["kind"] == "leaf" {
-                assert_eq!(our["size"], their["size"], "{}: part {path} size", case.name);
+                assert_eq!(
+                    our["size"], their["size"],
+                    "{}: part {path} size",
+                    case.name
+                );
             }
         }
 
         // Every attached file: both readers see the exact bytes that were attached.
         let attachments = ours["attachments"].as_array().expect("attachments");
-        assert_eq!(attachments.len(), case.files.len(), "{}: attachment count", case.name);
+        assert_eq!(
+            attachments.len(),
+            case.files.len(),
+            "{}: attachment count",
+            case.name
+        );
         for (attachment, (name, bytes, inline)) in attachments.iter().zip(&case.files) {
             let want = Value::String(sha256_hex(bytes));
-            assert_eq!(attachment["raw_filename"], Value::String(name.clone()), "{}", case.name);
-            assert_eq!(attachment["sha256"], want, "{}: {name} bytes (herald)", case.name);
-            assert_eq!(attachment["inline"], Value::Bool(*inline), "{}: {name} inline", case.name);
+            assert_eq!(
+                attachment["raw_filename"],
+                Value::String(name.clone()),
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                attachment["sha256"], want,
+                "{}: {name} bytes (herald)",
+                case.name
+            );
+            assert_eq!(
+                attachment["inline"],
+                Value::Bool(*inline),
+                "{}: {name} inline",
+                case.name
+            );
             let path = &attachment["part_path"];
-            let theirs = their_parts.iter().find(|p| p["path"] == *path).expect("same path in python");
-            assert_eq!(theirs["sha256"], want, "{}: {name} bytes (python)", case.name);
+            let theirs = their_parts
+                .iter()
+                .find(|p| p["path"] == *path)
+                .expect("same path in python");
+            assert_eq!(
+                theirs["sha256"], want,
+                "{}: {name} bytes (python)",
+                case.name
+            );
             if *inline {
-                assert!(theirs["content_id"].is_string(), "{}: {name} has a content-id", case.name);
+                assert!(
+                    theirs["content_id"].is_string(),
+                    "{}: {name} has a content-id",
+                    case.name
+                );
             }
         }
 
         // The file is the local copy (it keeps Bcc); the text survived intact.
         let raw = String::from_utf8_lossy(&std::fs::read(&eml).expect("read eml")).into_owned();
-        assert!(raw.contains("hidden@example.net"), "{}: local copy keeps Bcc", case.name);
+        assert!(
+            raw.contains("hidden@example.net"),
+            "{}: local copy keeps Bcc",
+            case.name
+        );
         let text = ours["text"].as_str().unwrap_or("");
-        assert!(text.contains("Привет") || text.contains("Отчёт"), "{}: text {text:?}", case.name);
+        assert!(
+            text.contains("Привет") || text.contains("Отчёт"),
+            "{}: text {text:?}",
+            case.name
+        );
     }
 }

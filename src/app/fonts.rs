@@ -28,9 +28,11 @@ const CANDIDATE_FONTS: &[&str] = &[
 
 /// Adds the first CJK-capable system font found as a fallback; returns its path.
 pub fn install_fallback_fonts(ctx: &egui::Context) -> Option<&'static str> {
-    let (path, bytes) = CANDIDATE_FONTS
-        .iter()
-        .find_map(|path| std::fs::read(Path::new(path)).ok().map(|bytes| (*path, bytes)))?;
+    let (path, bytes) = CANDIDATE_FONTS.iter().find_map(|path| {
+        std::fs::read(Path::new(path))
+            .ok()
+            .map(|bytes| (*path, bytes))
+    })?;
     let mut fonts = egui::FontDefinitions::default();
     fonts.font_data.insert(
         "system-cjk".to_owned(),

@@ -382,6 +382,18 @@ class Rfc822:
         assert headers is None or b"message/rfc822" in self.headers.lower()
 
 
+def save_name(n):
+    """The name to save under: the part's file name; a forwarded message without
+    one is named after its subject (as mail clients do), else attachment.eml."""
+    if n.filename is not None or not isinstance(n, Rfc822):
+        return n.filename
+    import email
+    import email.policy
+
+    subject = email.message_from_bytes(render(n.inner), policy=email.policy.default).get("subject")
+    return neutralize(str(subject)) + ".eml" if subject else None
+
+
 def render(n):
     if isinstance(n, Leaf):
         return n.headers + CRLF + n.raw
@@ -433,7 +445,7 @@ def tree_expectations(root):
             )
             atts.append({
                 "raw_filename": n.filename,
-                "filename": sanitize_filename(n.filename, n.ct),
+                "filename": sanitize_filename(save_name(n), n.ct),
                 "content_type": n.ct,
                 "size": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
@@ -1096,7 +1108,7 @@ def build():
             	modification-date="Thu, 22 Feb 2024 15:45:18 GMT"
             """, inner2),
     ], ct="multipart/mixed", boundary=bo)
-    msg("forward-nested", "Outlook forward of a Thunderbird forward: rfc822 (no filename -> attachment.eml) inside which another rfc822 holds a PDF; three levels of messages",
+    msg("forward-nested", "Outlook forward of a Thunderbird forward: rfc822 (no filename -> named after its subject) inside which another rfc822 holds a PDF; three levels of messages",
         root, subject="FW: Fwd: Quotation 4471", frm=[A("Purchasing", "purchasing@contoso.com")],
         to=[A("Anna Schmidt", "anna@example.net")], date_iso=iso,
         message_id="BY5PR11MB4200A9B8C7D6E5F4A3B2C1D0E9F8A7B6@BY5PR11MB4200.namprd11.prod.outlook.com",

@@ -115,7 +115,10 @@ mod tests {
     fn bidi_override_is_removed_from_display_line() {
         assert_eq!(neutralize_line("invoice\u{202E}fdp.exe"), "invoice fdp.exe");
         assert_eq!(neutralize_line("a\u{200B}b"), "a b");
-        assert_eq!(neutralize_line("👨\u{200D}👩\u{200D}👧"), "👨\u{200D}👩\u{200D}👧");
+        assert_eq!(
+            neutralize_line("👨\u{200D}👩\u{200D}👧"),
+            "👨\u{200D}👩\u{200D}👧"
+        );
     }
 
     #[test]

@@ -50,25 +50,35 @@ pub(super) fn parse(raw: Vec<u8>, limits: &ParseLimits) -> Result<Message, Parse
         });
     }
 
-    let Some(parsed) = parser.parse(&raw) else {
-        return Ok(headerless(raw));
+    let analysis = {
+        let Some(parsed) = parser.parse(&raw) else {
+            return Ok(headerless(raw));
+        };
+        if mid_line_boundaries(&raw, &parsed).is_empty() {
+            analyse(&raw, &parsed, &[], limits)
+        } else {
+            drop(parsed);
+            match reparse_with_masked_boundaries(&parser, &raw, limits) {
+                Some(analysis) => analysis,
+                None => return Ok(headerless(raw)),
+            }
+        }
     };
-    let headers = read_headers(&parsed);
-    let (text, html) = read_bodies(&parsed);
-    let mut walk = Walk::new(&raw, limits);
-    walk.run(&parsed);
-    let Walk {
-        extra_buffers,
-        parts,
-        attachments,
-        warnings,
-        ..
-    } = walk;
-    drop(parsed);
-
+    let Analysis {
+        headers,
+        text,
+        html,
+        walk:
+            WalkOutput {
+                extra_buffers,
+                parts,
+                attachments,
+                warnings,
+            },
+    } = analysis;
     let mut buffers = Vec::with_capacity(1 + extra_buffers.len());
     buffers.push(raw);
-    buffers.extend(extra_buffers.into_iter().map(|(_, bytes)| bytes));
+    buffers.extend(extra_buffers);
     Ok(Message {
         buffers,
         headers,
@@ -78,6 +88,129 @@ pub(super) fn parse(raw: Vec<u8>, limits: &ParseLimits) -> Result<Message, Parse
         attachments,
         warnings,
     })
+}
+
+/// Everything read from one parse, before the raw bytes move into the [`Message`].
+struct Analysis {
+    headers: Headers,
+    text: String,
+    html: Option<String>,
+    walk: WalkOutput,
+}
+
+struct WalkOutput {
+    extra_buffers: Vec<Vec<u8>>,
+    parts: Vec<Part>,
+    attachments: Vec<Attachment>,
+    warnings: Vec<Warning>,
+}
+
+/// `raw` is the original message: part offsets index into it even when
+/// mail-parser read a masked copy (masking keeps every length).
+fn analyse(
+    raw: &[u8],
+    parsed: &MpMessage<'_>,
+    masked: &[String],
+    limits: &ParseLimits,
+) -> Analysis {
+    let headers = read_headers(parsed);
+    let (mut text, mut html) = read_bodies(parsed);
+    for boundary in masked {
+        let (marker, original) = (format!("{MASK}{boundary}"), format!("--{boundary}"));
+        text = text.replace(&marker, &original);
+        html = html.map(|html| html.replace(&marker, &original));
+    }
+    let mut walk = Walk::new(raw, limits);
+    walk.run(parsed);
+    Analysis {
+        headers,
+        text: neutralize_multiline(&text),
+        html,
+        walk: WalkOutput {
+            extra_buffers: walk
+                .extra_buffers
+                .into_iter()
+                .map(|(_, bytes)| bytes)
+                .collect(),
+            parts: walk.parts,
+            attachments: walk.attachments,
+            warnings: walk.warnings,
+        },
+    }
+}
+
+/// What replaces the `--` of a boundary string found in the middle of a line.
+/// Same length as `--`, so offsets are unchanged; ASCII controls survive any
+/// ASCII-compatible charset decoder, so the text can be restored.
+const MASK: &str = "\u{1}\u{2}";
+
+/// mail-parser 0.11.9 takes `--boundary` anywhere in a line for a delimiter
+/// and silently cuts the part there; RFC 2046 §5.1.1 only allows it at the
+/// start of a line. Returns the positions of such mid-line occurrences.
+fn mid_line_boundaries(raw: &[u8], parsed: &MpMessage<'_>) -> Vec<(usize, String)> {
+    let body_start = parsed
+        .parts
+        .first()
+        .map_or(0, |root| root.offset_body as usize);
+    let mut found = Vec::new();
+    for boundary in declared_boundaries(parsed) {
+        let delimiter = format!("--{boundary}");
+        for position in memchr::memmem::find_iter(raw, delimiter.as_bytes()) {
+            let at_line_start = position == 0 || raw[position - 1] == b'\n';
+            if position >= body_start && !at_line_start {
+                found.push((position, boundary.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Every `boundary` parameter of every multipart, in nested messages too.
+fn declared_boundaries(parsed: &MpMessage<'_>) -> Vec<String> {
+    const MAX_BOUNDARIES: usize = 1_000;
+    let mut boundaries: Vec<String> = Vec::new();
+    let mut pending = vec![parsed];
+    while let Some(message) = pending.pop() {
+        for part in &message.parts {
+            if let PartType::Message(inner) = &part.body {
+                pending.push(inner);
+            }
+            let boundary = part.content_type().and_then(|ct| ct.attribute("boundary"));
+            if let Some(boundary) = boundary.filter(|b| !b.is_empty())
+                && !boundaries.iter().any(|known| known == boundary)
+                && boundaries.len() < MAX_BOUNDARIES
+            {
+                boundaries.push(boundary.to_owned());
+            }
+        }
+    }
+    boundaries
+}
+
+/// Masks mid-line boundary strings and parses again, a few rounds, since a
+/// part that was cut may hide a nested multipart's own boundary.
+fn reparse_with_masked_boundaries(
+    parser: &MessageParser,
+    raw: &[u8],
+    limits: &ParseLimits,
+) -> Option<Analysis> {
+    const MAX_ROUNDS: usize = 4;
+    let mut masked = raw.to_vec();
+    let mut masked_boundaries: Vec<String> = Vec::new();
+    for _ in 0..MAX_ROUNDS {
+        let found = mid_line_boundaries(&masked, &parser.parse(&masked)?);
+        if found.is_empty() {
+            break;
+        }
+        for (position, boundary) in found {
+            masked[position..position + 2].copy_from_slice(MASK.as_bytes());
+            if !masked_boundaries.contains(&boundary) {
+                masked_boundaries.push(boundary);
+            }
+        }
+    }
+    let parsed = parser.parse(&masked)?;
+    Some(analyse(raw, &parsed, &masked_boundaries, limits))
 }
 
 /// mail-parser finds no message in a file without a header section; a
@@ -173,8 +306,8 @@ fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
 fn read_bodies(parsed: &MpMessage<'_>) -> (String, Option<String>) {
     let texts: Vec<String> = (0..parsed.text_body_count())
         .filter_map(|pos| parsed.body_text(pos))
-        .map(|text| neutralize_multiline(&text))
         .filter(|text| !text.trim().is_empty())
+        .map(|text| text.into_owned())
         .collect();
     let htmls: Vec<&str> = parsed
         .html_body

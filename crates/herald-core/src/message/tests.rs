@@ -333,3 +333,36 @@ fn base64_encoded_forward_is_walked_from_its_decoded_bytes() {
         inner.as_bytes()
     );
 }
+
+#[test]
+fn boundary_string_in_the_middle_of_a_line_does_not_cut_the_part() {
+    // mail-parser 0.11.9 alone cuts part 1.1 at "x--sep" (RFC 2046 §5.1.1:
+    // a delimiter must start a line).
+    let message = parse(
+        "From: a@example.com
+Content-Type: multipart/mixed; boundary=sep
+
+--sep
+Content-Type: text/plain
+
+records end with x--sep and go on
+--sep
+Content-Type: text/plain; name=r.conf
+Content-Disposition: attachment; filename=r.conf
+
+a--sep--b
+--sep--
+",
+    );
+    assert!(
+        message.text.contains("records end with x--sep and go on"),
+        "{:?}",
+        message.text
+    );
+    assert_eq!(message.parts.len(), 3);
+    assert_eq!(
+        message.decoded_body(message.attachments[0].part_index),
+        b"a--sep--b"
+    );
+    assert!(message.warnings.is_empty(), "{:?}", message.warnings);
+}
