@@ -121,10 +121,11 @@ fn compare(name: &str, expected: &Value, actual: &Value) -> Vec<String> {
             }
         }
         // A well-formed message must not warn.
-        None if !name.starts_with("malformed-") && !name.starts_with("hostile-") => {
-            if !actual_codes.is_empty() {
-                problems.push(format!("{name}: unexpected warnings {actual_codes:?}"));
-            }
+        None if !name.starts_with("malformed-")
+            && !name.starts_with("hostile-")
+            && !actual_codes.is_empty() =>
+        {
+            problems.push(format!("{name}: unexpected warnings {actual_codes:?}"));
         }
         None => {}
     }

@@ -34,7 +34,7 @@ pub fn run(profile_dir: Option<PathBuf>) -> ExitCode {
         "Herald",
         options,
         Box::new(move |creation| {
-            fonts::install_fallback_fonts(&creation.egui_ctx);
+            setup_context(&creation.egui_ctx);
             Ok(Box::new(app))
         }),
     );
@@ -44,6 +44,17 @@ pub fn run(profile_dir: Option<PathBuf>) -> ExitCode {
             eprintln!("herald: cannot open the window: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prepares an egui context for Herald: fonts for every script. Called by
+/// [`run`] and by the UI tests, so both draw with the same fonts.
+pub fn setup_context(ctx: &egui::Context) {
+    if fonts::install_fallback_fonts(ctx).is_none() {
+        eprintln!(
+            "herald: no font with Chinese/Japanese/Korean glyphs was found; \
+             such text will show as boxes (install fonts-noto-cjk)"
+        );
     }
 }
 

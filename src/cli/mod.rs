@@ -31,7 +31,7 @@ pub enum Command {
     /// Save a message's attachments into a folder.
     SaveAttachments(save::SaveArgs),
     /// Write a new message to a file (without sending it).
-    Compose(compose::ComposeArgs),
+    Compose(Box<compose::ComposeArgs>),
     /// Manage accounts: add, list, remove.
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -46,7 +46,7 @@ pub fn main() -> ExitCode {
     let result = match command {
         Command::Show(args) => show::run(args),
         Command::SaveAttachments(args) => save::run(args),
-        Command::Compose(args) => compose::run(args),
+        Command::Compose(args) => compose::run(*args),
         Command::Account(cmd) => account::run(cli.profile, cmd),
     };
     match result {
