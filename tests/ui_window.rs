@@ -43,7 +43,16 @@ fn accounts_added_with_the_cli_are_listed_and_selectable() {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
             .args(["--profile"])
             .arg(dir.path())
-            .args(["account", "add", "--name", name, "--email", email, "--smtp", "smtp.example.org"])
+            .args([
+                "account",
+                "add",
+                "--name",
+                name,
+                "--email",
+                email,
+                "--smtp",
+                "smtp.example.org",
+            ])
             .args(["--pop3", pop3, "--password-command", "printf secret"])
             .status()
             .expect("run herald");
@@ -59,7 +68,11 @@ fn accounts_added_with_the_cli_are_listed_and_selectable() {
     harness.get_by_label_contains("李@例子.中国").click();
     harness.run();
     harness.get_by_label_contains("pop.qq.com:995");
-    assert!(harness.query_by_label_contains("pop.example.org:995").is_none());
+    assert!(
+        harness
+            .query_by_label_contains("pop.example.org:995")
+            .is_none()
+    );
 }
 
 #[test]

@@ -9,6 +9,8 @@
 
 use std::io::{self, Write};
 
+use base64::Engine as _;
+
 /// The transfer encoding of a part body, as declared in its headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferEncoding {
@@ -130,27 +132,31 @@ fn base64_value(byte: u8) -> Option<u32> {
 fn decode_base64(input: &[u8], out: &mut dyn Write) -> io::Result<DecodeOutcome> {
     let mut buffer = Vec::with_capacity(CHUNK_BYTES.min(input.len()) + 3);
     let mut outcome = DecodeOutcome::default();
-    let mut quantum: u32 = 0;
-    let mut sextets = 0u8;
-    for &byte in input {
-        if let Some(value) = base64_value(byte) {
-            quantum = (quantum << 6) | value;
-            sextets += 1;
-            if sextets == 4 {
-                buffer.extend_from_slice(&[
-                    (quantum >> 16) as u8,
-                    (quantum >> 8) as u8,
-                    quantum as u8,
-                ]);
-                quantum = 0;
-                sextets = 0;
+    let mut state = Base64State::default();
+    for line in input.split_inclusive(|&b| b == b'\n') {
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        // Fast path: a whole well-formed line (the usual 76 characters) at a
+        // quantum boundary decodes in one call. Anything else (padding, junk,
+        // odd lengths) takes the lenient byte-by-byte path.
+        let mut done = false;
+        if state.sextets == 0
+            && !content.is_empty()
+            && content.len() % 4 == 0
+            && !content.contains(&b'=')
+        {
+            let start = buffer.len();
+            buffer.resize(start + content.len() / 4 * 3, 0);
+            match BASE64_STRICT.decode_slice_unchecked(content, &mut buffer[start..]) {
+                Ok(written) => {
+                    buffer.truncate(start + written);
+                    done = true;
+                }
+                Err(_) => buffer.truncate(start),
             }
-        } else if byte == b'=' {
-            flush_partial_quantum(&mut buffer, quantum, sextets, &mut outcome);
-            quantum = 0;
-            sextets = 0;
-        } else if !matches!(byte, b'\r' | b'\n' | b' ' | b'\t') {
-            outcome.had_problems = true;
+        }
+        if !done {
+            state.decode_lenient(line, &mut buffer, &mut outcome);
         }
         if buffer.len() >= CHUNK_BYTES {
             out.write_all(&buffer)?;
@@ -158,14 +164,47 @@ fn decode_base64(input: &[u8], out: &mut dyn Write) -> io::Result<DecodeOutcome>
             buffer.clear();
         }
     }
-    if sextets != 0 {
+    if state.sextets != 0 {
         // Missing padding: decode what is there, but note it.
-        flush_partial_quantum(&mut buffer, quantum, sextets, &mut outcome);
+        flush_partial_quantum(&mut buffer, state.quantum, state.sextets, &mut outcome);
         outcome.had_problems = true;
     }
     out.write_all(&buffer)?;
     outcome.size_bytes += buffer.len() as u64;
     Ok(outcome)
+}
+
+/// The standard alphabet, used only on lines with no padding and no junk.
+const BASE64_STRICT: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A partial quantum carried between lines by the lenient decoder.
+#[derive(Default)]
+struct Base64State {
+    quantum: u32,
+    sextets: u8,
+}
+
+impl Base64State {
+    fn decode_lenient(&mut self, input: &[u8], buffer: &mut Vec<u8>, outcome: &mut DecodeOutcome) {
+        for &byte in input {
+            if let Some(value) = base64_value(byte) {
+                self.quantum = (self.quantum << 6) | value;
+                self.sextets += 1;
+                if self.sextets == 4 {
+                    let q = self.quantum;
+                    buffer.extend_from_slice(&[(q >> 16) as u8, (q >> 8) as u8, q as u8]);
+                    self.quantum = 0;
+                    self.sextets = 0;
+                }
+            } else if byte == b'=' {
+                flush_partial_quantum(buffer, self.quantum, self.sextets, outcome);
+                self.quantum = 0;
+                self.sextets = 0;
+            } else if !matches!(byte, b'\r' | b'\n' | b' ' | b'\t') {
+                outcome.had_problems = true;
+            }
+        }
+    }
 }
 
 fn flush_partial_quantum(
@@ -286,6 +325,15 @@ mod tests {
         assert_eq!(b64("SGVs\r\nbG8=\r\n"), (b"Hello".to_vec(), false));
         assert_eq!(b64("SGk="), (b"Hi".to_vec(), false));
         assert_eq!(b64("QQ==QQ=="), (b"AA".to_vec(), false));
+    }
+
+    #[test]
+    fn base64_quantum_split_across_lines_is_carried() {
+        // "SGV" leaves a partial quantum; the next line must not take the fast path.
+        assert_eq!(
+            b64("SGV\r\nsbG8g\r\nd29y\r\nbGQ=\r\n"),
+            (b"Hello world".to_vec(), false)
+        );
     }
 
     #[test]
