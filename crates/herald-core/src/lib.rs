@@ -13,6 +13,7 @@ pub mod account;
 pub mod attachment;
 pub mod compose;
 pub mod credentials;
+pub mod digest;
 pub mod error;
 pub mod message;
 pub mod text;

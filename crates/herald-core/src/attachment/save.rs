@@ -11,8 +11,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{Classify, ErrorKind};
 
 /// Size of the write buffer between the caller's chunks and the file.
@@ -289,7 +287,8 @@ fn fill_file(
         });
     }
 
-    let mut writer = BufWriter::with_capacity(WRITE_BUFFER_BYTES, HashingWriter::new(file));
+    let mut writer =
+        BufWriter::with_capacity(WRITE_BUFFER_BYTES, crate::digest::HashingWriter::new(file));
     match write_body(&mut writer).and_then(|()| writer.flush()) {
         Ok(()) => {
             // The buffer is empty after a successful flush.
@@ -318,54 +317,6 @@ fn is_disk_full(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
     )
-}
-
-/// Passes writes through to the file, hashing and counting exactly the bytes
-/// the file accepted.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    size_bytes: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            size_bytes: 0,
-        }
-    }
-
-    /// The byte count and lowercase hex SHA-256; closes the inner writer.
-    fn finish(self) -> (u64, String) {
-        (self.size_bytes, lower_hex(&self.hasher.finalize()))
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        let accepted = buf.get(..written).unwrap_or(buf);
-        self.hasher.update(accepted);
-        self.size_bytes += accepted.len() as u64;
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// Lowercase hex of `bytes`.
-fn lower_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
 }
 
 /// Removes a file we created unless [`RemoveOnDrop::keep`] is called, so
@@ -412,7 +363,7 @@ mod tests {
     }
 
     fn independent_sha256_hex(bytes: &[u8]) -> String {
-        format!("{:x}", Sha256::digest(bytes))
+        crate::digest::sha256_hex(bytes)
     }
 
     #[test]

@@ -19,8 +19,9 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
+use crate::digest::hex;
 use crate::error::{Classify, ErrorKind};
-use crate::message::{Address, hex};
+use crate::message::Address;
 use crate::text::{neutralize_line, normalize_crlf};
 
 /// The body a person wrote.

@@ -14,9 +14,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::attachment::{SaveError, SavedFile, save_new_file};
+use crate::digest::HashingWriter;
 use crate::error::{Classify, ErrorKind};
 pub use transfer::TransferEncoding;
 
@@ -307,9 +307,9 @@ impl Message {
 
     /// Size and SHA-256 (lowercase hex) of an attachment's decoded bytes.
     pub fn attachment_digest(&self, attachment: &Attachment) -> (u64, String) {
-        let mut hasher = HashingSink::default();
+        let mut hasher = HashingWriter::new(io::sink());
         let _ = self.write_decoded_body(attachment.part_index, &mut hasher);
-        (hasher.size_bytes, hex(&hasher.hasher.finalize()))
+        hasher.finish()
     }
 
     /// Saves an attachment into `target_dir` under its safe name, never
@@ -356,34 +356,6 @@ impl Classify for ReadMessageError {
             Self::Parse { .. } => ErrorKind::Input,
         }
     }
-}
-
-#[derive(Default)]
-struct HashingSink {
-    hasher: Sha256,
-    size_bytes: u64,
-}
-
-impl Write for HashingSink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.hasher.update(buf);
-        self.size_bytes += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Lowercase hex of a byte string.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]
