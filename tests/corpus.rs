@@ -24,6 +24,17 @@ fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
+fn name_of(eml: &Path) -> String {
+    eml.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn is_empty_file(eml: &Path) -> bool {
+    std::fs::metadata(eml).map(|m| m.len()).unwrap_or(0) == 0
+}
+
 fn expected_for(eml: &Path) -> Value {
     let path = eml.with_extension("expected.json");
     let text =
@@ -141,18 +152,14 @@ fn corpus_has_at_least_30_messages() {
 fn show_json_matches_expected_for_every_corpus_file() {
     let mut problems = Vec::new();
     for eml in corpus_files() {
-        let name = eml
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = name_of(&eml);
         let output = run_with_deadline(herald().arg("show").arg("--json").arg(&eml), DEADLINE);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             !stderr.contains("panicked"),
             "{name}: show panicked: {stderr}"
         );
-        if std::fs::metadata(&eml).map(|m| m.len()).unwrap_or(0) == 0 {
+        if is_empty_file(&eml) {
             // An empty file is an error: one line, non-zero exit.
             assert!(!output.status.success(), "{name}: empty file accepted");
             assert_eq!(stderr.trim().lines().count(), 1, "{name}: {stderr}");
@@ -177,12 +184,8 @@ fn show_json_matches_expected_for_every_corpus_file() {
 fn save_attachments_writes_only_inside_target_and_bytes_match() {
     let mut problems = Vec::new();
     for eml in corpus_files() {
-        let name = eml
-            .file_stem()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if std::fs::metadata(&eml).map(|m| m.len()).unwrap_or(0) == 0 {
+        let name = name_of(&eml);
+        if is_empty_file(&eml) {
             continue;
         }
         let sandbox = tempfile::tempdir().expect("tempdir");

@@ -101,42 +101,41 @@ impl HeraldApp {
         });
         match &self.accounts {
             AccountsState::Failed(reason) => {
-                let reason = reason.clone();
                 egui::CentralPanel::default().show(ui, |ui| {
                     ui.heading("Your accounts could not be read");
-                    ui.label(reason);
+                    ui.label(reason.as_str());
                 });
             }
             AccountsState::Loaded(list) if list.is_empty() => {
                 egui::CentralPanel::default().show(ui, welcome_ui);
             }
             AccountsState::Loaded(list) => {
-                let list = list.clone();
+                let selected = &mut self.selected;
                 egui::Panel::left("accounts")
                     .resizable(true)
                     .default_size(220.0)
-                    .show(ui, |ui| self.account_list_ui(ui, &list));
+                    .show(ui, |ui| account_list_ui(ui, list, selected));
                 egui::CentralPanel::default().show(ui, |ui| {
-                    if let Some(account) = self.selected.and_then(|i| list.get(i)) {
+                    if let Some(account) = selected.and_then(|i| list.get(i)) {
                         account_details_ui(ui, account);
                     }
                 });
             }
         }
     }
+}
 
-    fn account_list_ui(&mut self, ui: &mut egui::Ui, accounts: &[Account]) {
-        ui.add_space(4.0);
-        ui.strong("Accounts");
-        ui.separator();
-        for (index, account) in accounts.iter().enumerate() {
-            let label = format!("{}\n{}", account.name, account.email_addr);
-            if ui
-                .selectable_label(self.selected == Some(index), label)
-                .clicked()
-            {
-                self.selected = Some(index);
-            }
+fn account_list_ui(ui: &mut egui::Ui, accounts: &[Account], selected: &mut Option<usize>) {
+    ui.add_space(4.0);
+    ui.strong("Accounts");
+    ui.separator();
+    for (index, account) in accounts.iter().enumerate() {
+        let label = format!("{}\n{}", account.name, account.email_addr);
+        if ui
+            .selectable_label(*selected == Some(index), label)
+            .clicked()
+        {
+            *selected = Some(index);
         }
     }
 }
