@@ -12,8 +12,12 @@ pub enum ErrorKind {
     Network,
     /// A connect, read, write or overall deadline passed.
     Timeout,
-    /// TLS failed: handshake, protocol version, or an untrusted certificate.
+    /// TLS failed: handshake or protocol version (not the certificate).
     Tls,
+    /// The server's certificate was not accepted (untrusted issuer, wrong
+    /// host name, expired). The error carries the certificate so the user
+    /// can inspect it and choose to trust exactly that certificate.
+    Certificate,
     /// The server refused the user name or password.
     AuthRejected,
     /// The server refused a command; `transient` failures may be retried.
@@ -31,6 +35,8 @@ pub enum ErrorKind {
     Config,
     /// An input given by the user (a file, an address, an option) is invalid.
     Input,
+    /// The user cancelled the operation.
+    Cancelled,
 }
 
 /// Implemented by every error type of the core.
