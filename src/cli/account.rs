@@ -169,6 +169,7 @@ fn add(profile: &Profile, explicit: Option<&Path>, args: AddArgs) -> CliResult {
         deletion_policy,
         max_message_size_bytes: None,
         password_command: args.password_command,
+        trusted_certificates: Vec::new(),
     };
     let name = account.name.clone();
 

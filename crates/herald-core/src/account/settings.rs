@@ -57,6 +57,12 @@ pub struct Account {
     /// store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_command: Option<String>,
+    /// Server certificates the user chose to trust for this account although
+    /// they did not verify (self-signed, private CA), each pinned by its
+    /// SHA-256 fingerprint in lowercase hex. Only exactly these certificates
+    /// are accepted; everything else is still verified normally.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_certificates: Vec<String>,
 }
 
 /// The SMTP server of an account.
@@ -260,15 +266,25 @@ impl Account {
         {
             return Err(invalid("password_command", "is empty"));
         }
+        for fingerprint in &self.trusted_certificates {
+            if fingerprint.len() != 64
+                || !fingerprint
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(invalid(
+                    "trusted_certificates",
+                    "must be SHA-256 fingerprints in lowercase hex",
+                ));
+            }
+        }
         Ok(())
     }
 
-    /// Checks that [`Account::extra_ca_file`], if set, exists and holds a PEM
-    /// certificate. Done when an account is added, so a wrong path is
-    /// reported then rather than at the first connection.
-    pub fn check_ca_file(&self) -> Result<(), AccountError> {
+    /// The contents of [`Account::extra_ca_file`], if one is set.
+    pub fn read_extra_ca(&self) -> Result<Option<Vec<u8>>, AccountError> {
         let Some(path) = &self.extra_ca_file else {
-            return Ok(());
+            return Ok(None);
         };
         let contents = read_bounded(path).map_err(|source| AccountError::CaFileRead {
             account: self.name.clone(),
@@ -276,13 +292,20 @@ impl Account {
             source,
         })?;
         if contains_pem_certificate(&contents) {
-            Ok(())
+            Ok(Some(contents))
         } else {
             Err(AccountError::CaFileNotPem {
                 account: self.name.clone(),
                 path: path.clone(),
             })
         }
+    }
+
+    /// Checks that [`Account::extra_ca_file`], if set, exists and holds a PEM
+    /// certificate. Done when an account is added, so a wrong path is
+    /// reported then rather than at the first connection.
+    pub fn check_ca_file(&self) -> Result<(), AccountError> {
+        self.read_extra_ca().map(drop)
     }
 }
 
@@ -389,6 +412,7 @@ pub(crate) mod tests {
             deletion_policy: DeletionPolicy::LeaveOnServer,
             max_message_size_bytes: None,
             password_command: None,
+            trusted_certificates: Vec::new(),
         }
     }
 
