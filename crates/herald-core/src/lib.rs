@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod digest;
 pub mod error;
 pub mod message;
+pub mod net;
 pub mod text;
 
 pub use error::{Classify, ErrorKind};
