@@ -16,11 +16,13 @@
 
 mod cancel;
 mod error;
+pub mod line_reader;
 mod stream;
 pub mod tls;
 
 pub use cancel::CancelToken;
 pub use error::NetError;
+pub use line_reader::{LineError, LineReader};
 pub use stream::{Connection, Transport};
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
