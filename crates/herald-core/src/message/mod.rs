@@ -7,6 +7,7 @@
 //! offsets, so attachment bytes are decoded on demand and streamed to disk.
 
 mod parse;
+mod summary;
 pub mod transfer;
 
 use std::io::{self, Write};
@@ -18,6 +19,7 @@ use serde::Serialize;
 use crate::attachment::{SaveError, SavedFile, save_new_file};
 use crate::digest::HashingWriter;
 use crate::error::{Classify, ErrorKind};
+pub use summary::Summary;
 pub use transfer::TransferEncoding;
 
 /// Caps that keep a hostile message from exhausting the process.

@@ -251,6 +251,20 @@ fn headerless(raw: Vec<u8>) -> Message {
     }
 }
 
+/// Reads only the header section of `raw` (which may be just the start of a
+/// message); `None` if there is no header section. Also returns whether the
+/// top-level content type is `multipart/mixed` (attachments likely).
+pub(super) fn parse_header_section(raw: &[u8]) -> Option<(Headers, bool)> {
+    let parsed = MessageParser::default().parse_headers(raw)?;
+    let mixed = parsed.content_type().is_some_and(|content_type| {
+        content_type.ctype().eq_ignore_ascii_case("multipart")
+            && content_type
+                .subtype()
+                .is_some_and(|subtype| subtype.eq_ignore_ascii_case("mixed"))
+    });
+    Some((read_headers(&parsed), mixed))
+}
+
 fn read_headers(parsed: &MpMessage<'_>) -> Headers {
     let valid_date = parsed.date().filter(|date| date.is_valid());
     Headers {
