@@ -147,6 +147,9 @@ pub enum ComposeError {
     /// No recipient at all.
     #[error("the message has no recipient (To, Cc or Bcc)")]
     NoRecipient,
+    /// An existing message to send has no `From` address.
+    #[error("the message has no sender (From)")]
+    NoSender,
     /// Inline images need an HTML body to appear in.
     #[error("inline images need an HTML body; attach the image instead or write the body in HTML")]
     InlineImagesNeedHtml,
@@ -437,6 +440,45 @@ fn unique_token() -> String {
 
 /// Removes every field named `name` (case-insensitive) from the header
 /// section, with its folded continuation lines; the body is untouched.
+impl ComposedMessage {
+    /// Prepares an existing message (a `.eml` file, an Outbox entry) for
+    /// sending: the envelope comes from its `From`, `To`, `Cc` and `Bcc`
+    /// fields, and the sendable bytes are the message without its `Bcc`
+    /// field. The local copy is `message` unchanged.
+    pub fn from_existing(message: Vec<u8>) -> Result<ComposedMessage, ComposeError> {
+        let headers = crate::message::Summary::from_prefix(&message, false).headers;
+        let Some(from) = headers.from.first() else {
+            return Err(ComposeError::NoSender);
+        };
+        let envelope_recipients: Vec<String> = headers
+            .to
+            .iter()
+            .chain(&headers.cc)
+            .chain(&headers.bcc)
+            .map(|address| address.email.clone())
+            .filter(|email| !email.is_empty())
+            .collect();
+        if envelope_recipients.is_empty() {
+            return Err(ComposeError::NoRecipient);
+        }
+        for email in std::iter::once(&from.email).chain(&envelope_recipients) {
+            if email.parse::<lettre::Address>().is_err() {
+                return Err(ComposeError::InvalidAddress {
+                    field: "envelope",
+                    value: email.clone(),
+                });
+            }
+        }
+        Ok(ComposedMessage {
+            message_id: headers.message_id.unwrap_or_default(),
+            sendable: remove_header_field(&message, b"bcc"),
+            envelope_from: from.email.clone(),
+            envelope_recipients,
+            local_copy: message,
+        })
+    }
+}
+
 fn remove_header_field(message: &[u8], name: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len());
     let mut rest = message;

@@ -240,3 +240,38 @@ fn address_lists_parse_names_and_addresses() {
     );
     assert!(parse_address_list("not an address").is_err());
 }
+
+#[test]
+fn an_existing_message_is_prepared_with_bcc_only_in_the_envelope() {
+    let eml = b"From: Ann <ann@example.org>\r\nTo: bob@example.org, \"C\" <carol@example.org>\r\nCc: dan@example.org\r\nBcc: secret@example.org,\r\n  other@example.org\r\nMessage-ID: <x@example.org>\r\nSubject: hi\r\n\r\nBcc: this line is body text\r\n";
+    let prepared = ComposedMessage::from_existing(eml.to_vec()).unwrap();
+    assert_eq!(prepared.envelope_from, "ann@example.org");
+    assert_eq!(
+        prepared.envelope_recipients,
+        [
+            "bob@example.org",
+            "carol@example.org",
+            "dan@example.org",
+            "secret@example.org",
+            "other@example.org"
+        ]
+    );
+    let sendable = String::from_utf8(prepared.sendable).unwrap();
+    assert!(!sendable.contains("secret@"), "{sendable}");
+    assert!(!sendable.contains("other@"), "{sendable}");
+    assert!(sendable.ends_with("\r\n\r\nBcc: this line is body text\r\n"));
+    assert_eq!(prepared.local_copy, eml);
+    assert_eq!(prepared.message_id, "x@example.org");
+}
+
+#[test]
+fn an_existing_message_needs_a_sender_and_a_recipient() {
+    assert!(matches!(
+        ComposedMessage::from_existing(b"To: a@b.c\r\n\r\nx".to_vec()),
+        Err(ComposeError::NoSender)
+    ));
+    assert!(matches!(
+        ComposedMessage::from_existing(b"From: a@b.c\r\n\r\nx".to_vec()),
+        Err(ComposeError::NoRecipient)
+    ));
+}
