@@ -23,13 +23,14 @@ impl Summary {
     /// section is read and a top-level `multipart/mixed` counts as having
     /// attachments.
     pub fn from_prefix(prefix: &[u8], complete: bool) -> Summary {
-        if complete && prefix.len() <= FULL_PARSE_LIMIT_BYTES {
-            if let Ok(message) = Message::parse(prefix.to_vec()) {
-                return Summary {
-                    has_attachments: message.attachments.iter().any(|a| !a.inline),
-                    headers: message.headers,
-                };
-            }
+        if complete
+            && prefix.len() <= FULL_PARSE_LIMIT_BYTES
+            && let Ok(message) = Message::parse(prefix.to_vec())
+        {
+            return Summary {
+                has_attachments: message.attachments.iter().any(|a| !a.inline),
+                headers: message.headers,
+            };
         }
         match parse::parse_header_section(prefix) {
             Some((headers, mixed)) => Summary {
