@@ -43,6 +43,13 @@ pub enum ErrorKind {
 pub trait Classify {
     /// The kind of this error.
     fn kind(&self) -> ErrorKind;
+
+    /// For [`ErrorKind::Certificate`]: the refused certificate, so the user
+    /// can inspect it and choose to trust exactly it. Wrapping errors
+    /// delegate to the error they wrap.
+    fn certificate(&self) -> Option<&crate::net::tls::CertificateProblem> {
+        None
+    }
 }
 
 /// One line for a person: the error and its causes, joined with `: `.

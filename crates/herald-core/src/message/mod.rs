@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::attachment::{SaveError, SavedFile, save_new_file};
 use crate::digest::HashingWriter;
 use crate::error::{Classify, ErrorKind};
-pub use summary::Summary;
+pub use summary::{FULL_PARSE_LIMIT_BYTES, Summary};
 pub use transfer::TransferEncoding;
 
 /// Caps that keep a hostile message from exhausting the process.

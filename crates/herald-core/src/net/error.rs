@@ -100,6 +100,13 @@ impl Classify for NetError {
             NetError::Cancelled => ErrorKind::Cancelled,
         }
     }
+
+    fn certificate(&self) -> Option<&CertificateProblem> {
+        match self {
+            NetError::Certificate(problem) => Some(problem),
+            _ => None,
+        }
+    }
 }
 
 /// Carried inside an [`std::io::Error`] by [`super::Connection`], so that

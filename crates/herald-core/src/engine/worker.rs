@@ -1,0 +1,281 @@
+//! The per-account worker thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use super::{Activity, Command, Event, EventKind, Failure, Waker, flushed_to_event};
+use crate::account::Account;
+use crate::credentials::{Password, PasswordStore};
+use crate::net::tls::TlsConfig;
+use crate::net::{CancelToken, Limits, NetError};
+use crate::store::MailStore;
+use crate::{outgoing, sync};
+
+/// What a worker needs to know about its account.
+#[derive(Debug, Clone)]
+pub struct AccountContext {
+    /// The account's settings.
+    pub account: Account,
+    /// The folder of its local mailbox (Maildir and index).
+    pub mailbox_dir: PathBuf,
+    /// Where its password is.
+    pub passwords: Arc<PasswordStore>,
+    /// Timeouts and minimum throughput for its connections.
+    pub limits: Limits,
+}
+
+/// A thread that runs one account's commands, one at a time, in order.
+#[derive(Debug)]
+pub struct AccountWorker {
+    account: String,
+    commands: Option<Sender<(u64, Command)>>,
+    cancel: CancelToken,
+    submitted: Arc<AtomicU64>,
+    cancelled_up_to: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl AccountWorker {
+    /// Starts the worker thread. Events go to `events`; `waker` is called
+    /// after each.
+    pub fn spawn(context: AccountContext, events: Sender<Event>, waker: Waker) -> AccountWorker {
+        let (sender, receiver) = mpsc::channel();
+        let cancel = CancelToken::new();
+        let cancelled_up_to = Arc::new(AtomicU64::new(0));
+        let submitted = Arc::new(AtomicU64::new(0));
+        let account = context.account.name.clone();
+        let thread = {
+            let cancel = cancel.clone();
+            let cancelled_up_to = Arc::clone(&cancelled_up_to);
+            let submitted = Arc::clone(&submitted);
+            std::thread::Builder::new()
+                .name(format!("herald-account-{}", context.account.name))
+                .spawn(move || {
+                    let mut worker = Worker {
+                        context,
+                        events,
+                        waker,
+                        cancel,
+                        cancelled_up_to,
+                        submitted,
+                        store: None,
+                    };
+                    worker.run(receiver);
+                })
+                .ok()
+        };
+        AccountWorker {
+            account,
+            commands: Some(sender),
+            cancel,
+            submitted,
+            cancelled_up_to,
+            thread,
+        }
+    }
+
+    /// The account's name.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// Queues a command. Returns false if the worker has stopped.
+    pub fn submit(&self, command: Command) -> bool {
+        let sequence = self.submitted.fetch_add(1, Ordering::SeqCst) + 1;
+        self.commands
+            .as_ref()
+            .is_some_and(|sender| sender.send((sequence, command)).is_ok())
+    }
+
+    /// Cancels the running command and everything queued before this call.
+    pub fn cancel(&self) {
+        self.cancelled_up_to
+            .store(self.submitted.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.cancel.cancel();
+    }
+}
+
+impl Drop for AccountWorker {
+    /// Cancels what is running and waits for the thread to end.
+    fn drop(&mut self) {
+        self.cancel();
+        self.commands = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Worker {
+    context: AccountContext,
+    events: Sender<Event>,
+    waker: Waker,
+    cancel: CancelToken,
+    cancelled_up_to: Arc<AtomicU64>,
+    submitted: Arc<AtomicU64>,
+    store: Option<MailStore>,
+}
+
+impl Worker {
+    fn run(&mut self, receiver: Receiver<(u64, Command)>) {
+        while let Ok((sequence, command)) = receiver.recv() {
+            self.cancel.reset();
+            if sequence <= self.cancelled_up_to.load(Ordering::SeqCst) {
+                self.cancel.cancel();
+            }
+            self.emit(EventKind::Started(activity(&command)));
+            let outcome = self.execute(command);
+            self.emit(outcome);
+            // Idle only when nothing else is queued: the window keeps its
+            // status bar until all the work is done.
+            if self.submitted.load(Ordering::SeqCst) == sequence {
+                self.emit(EventKind::Idle);
+            }
+        }
+    }
+
+    fn emit(&self, kind: EventKind) {
+        let event = Event {
+            account: self.context.account.name.clone(),
+            kind,
+        };
+        if self.events.send(event).is_ok() {
+            (self.waker)();
+        }
+    }
+
+    fn execute(&mut self, command: Command) -> EventKind {
+        match command {
+            Command::GetMail => EventKind::MailFetched(self.get_mail()),
+            Command::Send(message) => EventKind::Sent {
+                message_id: message.message_id.clone(),
+                result: self.send(&message),
+            },
+            Command::FlushOutbox => EventKind::OutboxFlushed(self.flush_outbox()),
+            Command::TestConnection => EventKind::ConnectionTested(Box::new(self.test())),
+            Command::ListServer => EventKind::ServerListed(self.list_server()),
+            Command::DownloadFromServer(uidls) => {
+                EventKind::MailFetched(self.download_from_server(&uidls))
+            }
+            Command::DeleteFromServer(uidls) => {
+                EventKind::DeletedOnServer(self.delete_from_server(&uidls))
+            }
+        }
+    }
+
+    fn prerequisites(&mut self) -> Result<(Password, TlsConfig), Failure> {
+        self.cancel
+            .check()
+            .map_err(|error: NetError| Failure::from_error(&error))?;
+        let tls = TlsConfig::for_account(&self.context.account)
+            .map_err(|error| Failure::from_error(&error))?;
+        let password = self
+            .context
+            .passwords
+            .get(&self.context.account)
+            .map_err(|error| Failure::from_error(&error))?;
+        if self.store.is_none() {
+            let store = MailStore::open(&self.context.mailbox_dir)
+                .map_err(|error| Failure::from_error(&error))?;
+            self.store = Some(store);
+        }
+        Ok((password, tls))
+    }
+
+    fn get_mail(&mut self) -> Result<sync::SyncReport, Failure> {
+        let (password, tls) = self.prerequisites()?;
+        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
+        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let events = &self.events;
+        let waker = &self.waker;
+        let name = &account.name;
+        let store = self.store.as_mut().ok_or_else(no_store)?;
+        sync::get_mail(&session, store, &mut |progress| {
+            let event = Event { account: name.clone(), kind: EventKind::Progress(progress) };
+            if events.send(event).is_ok() {
+                waker();
+            }
+        })
+        .map_err(|error| Failure::from_error(&error))
+    }
+
+    fn download_from_server(&mut self, uidls: &[String]) -> Result<sync::SyncReport, Failure> {
+        let (password, tls) = self.prerequisites()?;
+        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
+        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let events = &self.events;
+        let waker = &self.waker;
+        let name = &account.name;
+        let store = self.store.as_mut().ok_or_else(no_store)?;
+        sync::download_from_server(&session, store, uidls, &mut |progress| {
+            let event = Event { account: name.clone(), kind: EventKind::Progress(progress) };
+            if events.send(event).is_ok() {
+                waker();
+            }
+        })
+        .map_err(|error| Failure::from_error(&error))
+    }
+
+    fn delete_from_server(&mut self, uidls: &[String]) -> Result<sync::SyncReport, Failure> {
+        let (password, tls) = self.prerequisites()?;
+        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
+        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let store = self.store.as_mut().ok_or_else(no_store)?;
+        sync::delete_from_server(&session, store, uidls).map_err(|error| Failure::from_error(&error))
+    }
+
+    fn list_server(&mut self) -> Result<(Vec<sync::ServerMessage>, Vec<String>), Failure> {
+        let (password, tls) = self.prerequisites()?;
+        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
+        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let store = self.store.as_ref().ok_or_else(no_store)?;
+        sync::list_server(&session, store).map_err(|error| Failure::from_error(&error))
+    }
+
+    fn send(&mut self, message: &crate::compose::ComposedMessage) -> Result<outgoing::Sent, Failure> {
+        let (password, tls) = self.prerequisites()?;
+        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
+        let session = outgoing::Session { account, password: &password, tls: &tls, limits, cancel };
+        let store = self.store.as_mut().ok_or_else(no_store)?;
+        outgoing::send(&session, store, message).map_err(|error| Failure::from_error(&error))
+    }
+
+    fn flush_outbox(&mut self) -> Result<Vec<(i64, Result<outgoing::Sent, Failure>)>, Failure> {
+        let (password, tls) = self.prerequisites()?;
+        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
+        let session = outgoing::Session { account, password: &password, tls: &tls, limits, cancel };
+        let store = self.store.as_mut().ok_or_else(no_store)?;
+        outgoing::flush_outbox(&session, store)
+            .map(flushed_to_event)
+            .map_err(|error| Failure::from_error(&error))
+    }
+
+    fn test(&mut self) -> super::ConnectionReport {
+        let account = &self.context.account;
+        let password = self.context.passwords.get(account);
+        super::test_connection(account, password, &self.context.limits, &self.cancel)
+    }
+}
+
+fn no_store() -> Failure {
+    Failure {
+        kind: crate::ErrorKind::Storage,
+        message: "the local mailbox is not open".to_string(),
+        certificate: None,
+    }
+}
+
+fn activity(command: &Command) -> Activity {
+    match command {
+        Command::GetMail => Activity::GettingMail,
+        Command::Send(_) => Activity::Sending,
+        Command::FlushOutbox => Activity::FlushingOutbox,
+        Command::TestConnection => Activity::TestingConnection,
+        Command::ListServer => Activity::ListingServer,
+        Command::DownloadFromServer(_) => Activity::Downloading,
+        Command::DeleteFromServer(_) => Activity::DeletingOnServer,
+    }
+}
