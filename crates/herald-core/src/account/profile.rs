@@ -67,6 +67,18 @@ impl Profile {
         &self.data_dir
     }
 
+    /// The folder of one account's local mailbox (Maildir and index):
+    /// `data_dir/mail/<safe name>-<hash>`. The name is sanitised for the file
+    /// system and a short hash of the exact name keeps two accounts whose
+    /// names sanitise alike apart.
+    pub fn mailbox_dir(&self, account_name: &str) -> PathBuf {
+        let hash = crate::digest::sha256_hex(account_name.as_bytes());
+        let safe = crate::attachment::sanitize_filename(Some(account_name), "application/octet-stream");
+        self.data_dir
+            .join("mail")
+            .join(format!("{safe}-{}", &hash[..8]))
+    }
+
     /// `config_dir/accounts.toml`.
     pub fn accounts_file(&self) -> PathBuf {
         self.config_dir.join("accounts.toml")
