@@ -36,6 +36,15 @@ pub enum AccountCommand {
         /// The account's name.
         name: String,
     },
+    /// Connect to both servers and log in: reports the TLS version, the
+    /// certificate, the capabilities and any problem.
+    Test {
+        /// The account's name.
+        name: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +143,7 @@ pub fn run(profile: Option<PathBuf>, cmd: AccountCommand) -> CliResult {
         AccountCommand::SetPassword(args) => set_password(&resolved, explicit, &args.name),
         AccountCommand::List { json } => list(&resolved, json),
         AccountCommand::Remove { name } => remove(&resolved, &name),
+        AccountCommand::Test { name, json } => super::mail::test_account(profile, &name, json),
     }
 }
 

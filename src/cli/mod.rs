@@ -2,6 +2,7 @@
 
 mod account;
 mod compose;
+mod mail;
 mod save;
 mod show;
 
@@ -32,9 +33,20 @@ pub enum Command {
     SaveAttachments(save::SaveArgs),
     /// Write a new message to a file (without sending it).
     Compose(Box<compose::ComposeArgs>),
-    /// Manage accounts: add, list, remove.
+    /// Manage accounts: add, list, remove, test.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// Send a message file, or compose and send one.
+    Send(Box<mail::SendArgs>),
+    /// Get new mail from the POP3 server(s).
+    Fetch(mail::FetchArgs),
+    /// List the messages stored locally.
+    List(mail::ListArgs),
+    /// List what is on an account's POP3 server, downloading nothing.
+    ServerList(mail::ServerListArgs),
+    /// Work with messages waiting to be sent.
+    #[command(subcommand)]
+    Outbox(mail::OutboxCommand),
 }
 
 /// Parses the command line and runs it; errors print one line on stderr.
@@ -48,6 +60,11 @@ pub fn main() -> ExitCode {
         Command::SaveAttachments(args) => save::run(args),
         Command::Compose(args) => compose::run(*args),
         Command::Account(cmd) => account::run(cli.profile, cmd),
+        Command::Send(args) => mail::send(cli.profile, *args),
+        Command::Fetch(args) => mail::fetch(cli.profile, args),
+        Command::List(args) => mail::list(cli.profile, args),
+        Command::ServerList(args) => mail::server_list(cli.profile, args),
+        Command::Outbox(cmd) => mail::outbox(cli.profile, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
