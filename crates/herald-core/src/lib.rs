@@ -17,6 +17,7 @@ pub mod digest;
 pub mod error;
 pub mod message;
 pub mod net;
+pub mod pop3;
 pub mod text;
 
 pub use error::{Classify, ErrorKind};

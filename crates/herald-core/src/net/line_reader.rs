@@ -109,6 +109,30 @@ impl<S: Read> LineReader<S> {
         Ok(())
     }
 
+    /// The bytes received but not yet handed out, reading more first when
+    /// there are none (like [`std::io::BufRead::fill_buf`], but the end of
+    /// the stream is [`LineError::Closed`]). Never grows the buffer: for
+    /// streaming a body in fixed-size chunks, with [`LineReader::consume`].
+    pub fn fill_buf(&mut self) -> Result<&[u8], LineError> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.fill(self.buf.len())?;
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    /// Marks `count` bytes of [`LineReader::fill_buf`]'s slice as handed out.
+    pub fn consume(&mut self, count: usize) {
+        self.start = (self.start + count).min(self.end);
+    }
+
+    /// The size of the read buffer: it grows only up to the longest line
+    /// asked for, so tests can check that memory stays bounded.
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Bytes received but not yet handed out. Must be zero when switching to
     /// TLS: anything buffered before the handshake was sent in plain text
     /// and could have been injected by an attacker.
@@ -192,6 +216,22 @@ mod tests {
     fn end_of_stream_in_the_middle_of_a_line_is_closed() {
         let mut reader = LineReader::new(Chunked(b"+OK partial", 4));
         assert!(matches!(reader.read_line(512), Err(LineError::Closed)));
+    }
+
+    #[test]
+    fn fill_buf_and_consume_stream_without_growing() {
+        let input = vec![b'z'; 200_000];
+        let mut reader = LineReader::new(Chunked(&input, 100_000));
+        let mut total = 0;
+        while total < input.len() {
+            let count = reader.fill_buf().unwrap().len();
+            assert!(count > 0);
+            reader.consume(count);
+            total += count;
+        }
+        assert_eq!(total, input.len());
+        assert_eq!(reader.capacity(), INITIAL_CAPACITY);
+        assert!(matches!(reader.fill_buf(), Err(LineError::Closed)));
     }
 
     #[test]
