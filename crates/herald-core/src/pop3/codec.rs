@@ -160,7 +160,7 @@ pub struct LoginDelay {
 /// What the server said it supports in reply to `CAPA` (RFC 2449 §5, §6).
 ///
 /// Capability names are compared without regard to case. Lines we do not
-/// understand are ignored but kept in [`Capabilities::lines`] for display.
+/// understand are ignored but kept in [`Capabilities::raw`] for display.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
     /// True if the server answered `CAPA` with `+OK`; when false, every flag
@@ -189,9 +189,9 @@ pub struct Capabilities {
     pub login_delay: Option<LoginDelay>,
     /// `IMPLEMENTATION` text (server software), neutralised for display.
     pub implementation: Option<String>,
-    /// Every capability line as received, neutralised and shortened for
-    /// display.
-    pub lines: Vec<String>,
+    /// Every capability line as received, for display: neutralised
+    /// ([`crate::text::neutralize_line`]) and shortened, otherwise raw.
+    pub raw: Vec<String>,
 }
 
 impl Capabilities {
@@ -202,9 +202,7 @@ impl Capabilities {
             ..Capabilities::default()
         };
         for line in lines {
-            capabilities
-                .lines
-                .push(display_text(line, MAX_DISPLAY_CHARS));
+            capabilities.raw.push(display_text(line, MAX_DISPLAY_CHARS));
             let text = String::from_utf8_lossy(line);
             let mut words = text.split(' ').filter(|word| !word.is_empty());
             let Some(tag) = words.next() else { continue };
@@ -699,7 +697,7 @@ mod tests {
             capabilities.implementation.as_deref(),
             Some("Example Server 1.0")
         );
-        assert_eq!(capabilities.lines.len(), 11);
+        assert_eq!(capabilities.raw.len(), 11);
         let never = Capabilities::parse(&[b"EXPIRE NEVER".to_vec()]);
         assert_eq!(never.expire.map(|expire| expire.days), Some(None));
         let broken = Capabilities::parse(&[b"EXPIRE soon".to_vec()]);

@@ -1,6 +1,7 @@
 //! POP3 errors, worded for the person who has to act on them.
 
 use crate::error::{Classify, ErrorKind};
+use crate::net::tls::CertificateProblem;
 use crate::net::{LineError, NetError};
 
 use super::codec::{MAX_DISPLAY_CHARS, ResponseCode, display_text};
@@ -272,6 +273,13 @@ impl Classify for Pop3Error {
             Pop3Error::Write { .. } => ErrorKind::Storage,
             Pop3Error::SessionBroken => ErrorKind::Network,
             Pop3Error::Net(error) => error.kind(),
+        }
+    }
+
+    fn certificate(&self) -> Option<&CertificateProblem> {
+        match self {
+            Pop3Error::Net(error) => error.certificate(),
+            _ => None,
         }
     }
 }

@@ -353,7 +353,7 @@ fn a_whole_session_is_byte_exact_and_pipelined() {
     let capabilities = session.capabilities();
     assert!(capabilities.pipelining && capabilities.uidl && capabilities.top);
     assert!(capabilities.has_sasl("PLAIN") && capabilities.resp_codes);
-    assert_eq!(capabilities.lines.len(), 8);
+    assert_eq!(capabilities.raw.len(), 8);
 
     let total = (MESSAGE_1.len() + MESSAGE_2.len() + MESSAGE_3.len()) as u64;
     assert_eq!(session.stat().unwrap(), (3, total));
@@ -592,11 +592,11 @@ fn stls_upgrades_and_forgets_the_plain_text_capabilities() {
     assert_eq!(client.greeting(), "plain-text greeting");
     assert!(client.tls_certificate().is_some());
     assert_eq!(
-        client.capabilities().lines,
+        client.capabilities().raw,
         ["SASL PLAIN", "UIDL", "X-AFTER-TLS"]
     );
     let session = client.login("alice", &password()).unwrap();
-    assert_eq!(session.capabilities().lines, ["UIDL", "X-AFTER-LOGIN"]);
+    assert_eq!(session.capabilities().raw, ["UIDL", "X-AFTER-LOGIN"]);
     session.quit().unwrap();
     server.received();
 }
@@ -658,6 +658,7 @@ fn a_refused_certificate_after_stls_is_shown_with_its_details() {
     )
     .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Certificate, "{error:?}");
+    assert!(error.certificate().is_some());
     let Pop3Error::Net(NetError::Certificate(problem)) = &error else {
         panic!("{error:?}")
     };
