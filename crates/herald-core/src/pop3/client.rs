@@ -774,7 +774,8 @@ impl Pop3Session {
     }
 
     /// DELE for several messages, pipelined when the server allows it.
-    /// Returns the messages the server refused to mark.
+    /// Returns the messages the server refused to mark: those will not be
+    /// deleted at QUIT, so they must not be recorded as deleted.
     pub fn delete_many(&mut self, msg_nums: &[u32]) -> Result<Vec<MessageRefused>, Pop3Error> {
         self.wire
             .pipeline(MessageCommand::Dele, msg_nums, &mut |_, _| Ok(()))
