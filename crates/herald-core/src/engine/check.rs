@@ -90,7 +90,7 @@ fn check_pop3(
             return check;
         }
     };
-    let mut client = match Pop3Client::connect(&account.pop3, tls, limits, cancel) {
+    let client = match Pop3Client::connect(&account.pop3, tls, limits, cancel) {
         Ok(client) => client,
         Err(error) => {
             check.failure = Some(Failure::from_error(&error));
@@ -110,9 +110,9 @@ fn check_pop3(
     );
     match password {
         Ok(password) => match client.login(account.login_name(), password) {
-            Ok(()) => {
+            Ok(session) => {
                 check.logged_in = true;
-                let _ = client.quit();
+                let _ = session.quit();
             }
             Err(error) => check.failure = Some(Failure::from_error(&error)),
         },

@@ -26,7 +26,8 @@ use crate::error::{Classify, ErrorKind};
 use crate::message::Summary;
 use crate::net::tls::TlsConfig;
 use crate::net::{CancelToken, Limits};
-use crate::pop3::{Pop3Client, Pop3Error};
+use crate::net::NetError;
+use crate::pop3::{Pop3Client, Pop3Error, Pop3Session};
 use crate::store::{self, MailStore, StoreError};
 
 /// A batch is committed (made durable) after this many messages…
@@ -124,11 +125,9 @@ pub struct Session<'a> {
 
 impl Session<'_> {
     /// Connects and logs in.
-    pub fn open(&self) -> Result<Pop3Client, Pop3Error> {
-        let mut client =
-            Pop3Client::connect(&self.account.pop3, self.tls, self.limits, self.cancel)?;
-        client.login(self.account.login_name(), self.password)?;
-        Ok(client)
+    pub fn open(&self) -> Result<Pop3Session, Pop3Error> {
+        Pop3Client::connect(&self.account.pop3, self.tls, self.limits, self.cancel)?
+            .login(self.account.login_name(), self.password)
     }
 }
 
@@ -197,25 +196,44 @@ pub fn get_mail(
         progress(Progress::Deleting {
             count: deletions.len() as u32,
         });
-        let numbers: Vec<u32> = deletions.iter().map(|m| m.number).collect();
-        client.delete_many(&numbers)?;
     }
-    // Deletions take effect only if QUIT succeeds.
-    client.quit()?;
-    if !deletions.is_empty() {
-        let uidls: Vec<String> = deletions.iter().map(|m| m.uidl.to_string()).collect();
-        store.mark_deleted_on_server(&uidls)?;
-        report.deleted_on_server = deletions.len() as u32;
-    }
+    let deleted = delete_and_quit(client, &deletions, &mut report)?;
+    store.mark_deleted_on_server(&deleted)?;
+    report.deleted_on_server = deleted.len() as u32;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Sends DELE for `messages`, then QUIT, which is what makes deletions
+/// happen. Returns the UIDLs actually deleted: none if QUIT failed, and never
+/// one whose DELE the server refused.
+fn delete_and_quit(
+    mut client: Pop3Session,
+    messages: &[Listed],
+    report: &mut SyncReport,
+) -> Result<Vec<String>, SyncError> {
+    let numbers: Vec<u32> = messages.iter().map(|m| m.number).collect();
+    let refused = if numbers.is_empty() {
+        Vec::new()
+    } else {
+        client.delete_many(&numbers)?
+    };
+    client.quit()?;
+    for refusal in &refused {
+        report.warnings.push(refusal.to_string());
+    }
+    Ok(messages
+        .iter()
+        .filter(|m| !refused.iter().any(|r| r.msg_num == m.number))
+        .map(|m| m.uidl.to_string())
+        .collect())
 }
 
 /// STAT, UIDL and LIST, with UIDLs validated: a message with an invalid or
 /// duplicated UIDL is left alone (never downloaded, never deleted) with a
 /// warning. A server without UIDL gets stable ids from its headers.
 fn list_messages(
-    client: &mut Pop3Client,
+    client: &mut Pop3Session,
     report: &mut SyncReport,
 ) -> Result<Vec<Listed>, SyncError> {
     let (count, _octets) = client.stat()?;
@@ -231,7 +249,7 @@ fn list_messages(
                 "the server does not support UIDL: messages are recognised by their headers instead"
                     .to_string(),
             );
-            uidl::pseudo_uidls(client, &sizes)?
+            uidl::pseudo_uidls(client, &sizes, &mut report.warnings)?
         }
     };
     let mut by_uidl: HashMap<Uidl, Vec<u32>> = HashMap::new();
@@ -259,7 +277,7 @@ fn list_messages(
 }
 
 fn record_headers_only(
-    client: &mut Pop3Client,
+    client: &mut Pop3Session,
     store: &mut MailStore,
     messages: &[Listed],
     report: &mut SyncReport,
@@ -270,13 +288,13 @@ fn record_headers_only(
     let numbers: Vec<u32> = messages.iter().map(|m| m.number).collect();
     let by_number: HashMap<u32, &Listed> = messages.iter().map(|m| (m.number, m)).collect();
     let mut headers = Vec::new();
-    client.top_many(&numbers, 0, |number, body: &mut dyn Read| {
-        let mut bytes = Vec::new();
-        body.take(256 * 1024).read_to_end(&mut bytes).map_err(Pop3Error::from)?;
-        std::io::copy(body, &mut std::io::sink()).map_err(Pop3Error::from)?;
-        headers.push((number, bytes));
+    let refused = client.top_many(&numbers, 0, |number, body: &mut dyn Read| {
+        headers.push((number, read_header_section(body)?));
         Ok::<(), Pop3Error>(())
     })?;
+    for refusal in refused {
+        report.warnings.push(refusal.to_string());
+    }
     for (number, bytes) in headers {
         let Some(message) = by_number.get(&number) else {
             continue;
@@ -296,7 +314,7 @@ fn record_headers_only(
 /// durable batches as it goes. On an error, the messages received in full so
 /// far are still committed before the error is returned.
 fn download(
-    client: &mut Pop3Client,
+    client: &mut Pop3Session,
     store: &mut MailStore,
     messages: &[Listed],
     report: &mut SyncReport,
@@ -325,17 +343,17 @@ fn download(
     let received_at = store::unix_now();
     let result = client.retrieve_many(&numbers, |number, body: &mut dyn Read| {
         let Some(listed) = by_number.get(&number) else {
-            // Not one we asked for: the client never does this, but never
-            // store what we cannot name.
-            std::io::copy(body, &mut std::io::sink()).map_err(Pop3Error::from)?;
+            // Not one we asked for: the client never does this; returning
+            // without reading skips it.
             return Ok(());
         };
         let mut staged = batch.create_file()?;
         let mut prefix = PrefixWriter::new(SUMMARY_PREFIX_BYTES);
         let size = copy_message(body, &mut staged, &mut prefix).map_err(|error| {
-            // A read error is the server's; a write error is the disk's.
+            // A read error is the server's (the client reports the precise
+            // one); a write error is the disk's.
             match error {
-                CopyError::Read(error) => SyncError::Pop3(Pop3Error::from(error)),
+                CopyError::Read(error) => SyncError::Pop3(NetError::from(error).into()),
                 CopyError::Write(error) => SyncError::Store(StoreError::from_write(error)),
             }
         })?;
@@ -369,6 +387,11 @@ fn download(
         });
         cancel.check().map_err(|error| SyncError::Pop3(error.into()))?;
         Ok(())
+    });
+    let result = result.map(|refused| {
+        for refusal in refused {
+            report.warnings.push(refusal.to_string());
+        }
     });
     // Whatever was received in full is made durable, even after an error.
     let committed = batch.commit();
@@ -418,6 +441,15 @@ fn deletion_candidates(
         }
     };
     Ok(chosen)
+}
+
+/// Reads a `TOP n 0` reply: the header section, bounded.
+pub(crate) fn read_header_section(body: &mut dyn Read) -> Result<Vec<u8>, Pop3Error> {
+    let mut bytes = Vec::new();
+    body.take(crate::pop3::TOP_MAX_BYTES as u64)
+        .read_to_end(&mut bytes)
+        .map_err(|error| Pop3Error::from(NetError::from(error)))?;
+    Ok(bytes)
 }
 
 pub(crate) fn store_summary(summary: &Summary) -> store::MessageSummary {

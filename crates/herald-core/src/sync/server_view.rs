@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use super::{Listed, Progress, Session, SyncError, SyncReport, download, list_messages};
+use super::{
+    Listed, Progress, Session, SyncError, SyncReport, delete_and_quit, download, list_messages,
+    read_header_section,
+};
 use crate::message::Summary;
 use crate::pop3::Pop3Error;
 use crate::store::MailStore;
@@ -39,13 +42,14 @@ pub fn list_server(
     let listed = list_messages(&mut client, &mut report)?;
     let numbers: Vec<u32> = listed.iter().map(|m| m.number).collect();
     let mut headers: HashMap<u32, Summary> = HashMap::new();
-    client.top_many(&numbers, 0, |number, body: &mut dyn Read| {
-        let mut bytes = Vec::new();
-        body.take(256 * 1024).read_to_end(&mut bytes)?;
-        std::io::copy(body, &mut std::io::sink())?;
+    let refused = client.top_many(&numbers, 0, |number, body: &mut dyn Read| {
+        let bytes = read_header_section(body)?;
         headers.insert(number, Summary::from_prefix(&bytes, false));
         Ok::<(), Pop3Error>(())
     })?;
+    for refusal in refused {
+        report.warnings.push(refusal.to_string());
+    }
     client.quit()?;
     let states = store.uidl_states()?;
     let messages = listed
@@ -104,10 +108,7 @@ pub fn delete_from_server(
     let mut client = session.open()?;
     let listed = list_messages(&mut client, &mut report)?;
     let chosen = select(&listed, uidls, &mut report);
-    let numbers: Vec<u32> = chosen.iter().map(|m| m.number).collect();
-    client.delete_many(&numbers)?;
-    client.quit()?;
-    let deleted: Vec<String> = chosen.iter().map(|m| m.uidl.to_string()).collect();
+    let deleted = delete_and_quit(client, &chosen, &mut report)?;
     store.mark_deleted_on_server(&deleted)?;
     report.deleted_on_server = deleted.len() as u32;
     report.seconds = started.elapsed().as_secs_f64();

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
-use crate::pop3::{Pop3Client, Pop3Error};
+use crate::pop3::{Pop3Error, Pop3Session};
 
 /// A validated UIDL: 1 to 70 characters from 0x21 to 0x7E. It is only ever
 /// used as a key in the index, never as a path or file name.
@@ -53,31 +53,30 @@ impl std::fmt::Display for Uidl {
     }
 }
 
-/// Bytes of a header section we hash for a pseudo-UIDL.
-const MAX_HEADER_BYTES: u64 = 256 * 1024;
-
 /// Stable ids for a server without UIDL: a hash of each message's header
 /// section (`TOP n 0`) and its size. The same message gets the same id on
 /// every sync; two identical messages get the same id and are then left on
 /// the server with a warning, like any duplicate UIDL.
 pub(super) fn pseudo_uidls(
-    client: &mut Pop3Client,
+    client: &mut Pop3Session,
     sizes: &HashMap<u32, u64>,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<(u32, Vec<u8>)>, Pop3Error> {
     let mut numbers: Vec<u32> = sizes.keys().copied().collect();
     numbers.sort_unstable();
     let mut ids = Vec::with_capacity(numbers.len());
-    client.top_many(&numbers, 0, |number, headers: &mut dyn Read| {
+    let refused = client.top_many(&numbers, 0, |number, headers: &mut dyn Read| {
+        let bytes = super::read_header_section(headers)?;
         let mut hasher = Sha256::new();
-        let mut bytes = Vec::new();
-        headers.take(MAX_HEADER_BYTES).read_to_end(&mut bytes)?;
-        std::io::copy(headers, &mut std::io::sink())?;
         hasher.update(&bytes);
         hasher.update(sizes.get(&number).copied().unwrap_or(0).to_le_bytes());
         let digest = crate::digest::hex(&hasher.finalize());
         ids.push((number, format!("x-herald-{}", &digest[..40]).into_bytes()));
         Ok::<(), Pop3Error>(())
     })?;
+    for refusal in refused {
+        warnings.push(format!("{refusal}; it was left on the server"));
+    }
     Ok(ids)
 }
 
