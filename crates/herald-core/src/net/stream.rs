@@ -2,7 +2,7 @@
 //! every read and write.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use native_tls::TlsStream;
@@ -164,6 +164,12 @@ impl Connection {
                 .map(|der| CertificateDetails::from_der(&der)),
             Transport::Plain(_) => None,
         }
+    }
+
+    /// The local address of the socket (SMTP's EHLO names the client by its
+    /// address literal rather than by the machine's host name).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.transport.tcp().local_addr()
     }
 
     /// Bytes read so far.
