@@ -251,7 +251,7 @@ impl SmtpClient {
     /// limit is refused before the first command; if the server refuses any
     /// recipient, the transaction is reset (RSET) and the error names every
     /// refused address. The message is dot-stuffed with every line ending
-    /// made CRLF and streamed in [`CHUNK_BYTES`](super::data) pieces.
+    /// made CRLF and streamed in 64 KiB writes.
     ///
     /// The whole send must finish within 60 s plus 1 s per 20 KB, on top
     /// of the per-read and per-write timeouts.

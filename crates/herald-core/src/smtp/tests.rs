@@ -1416,14 +1416,11 @@ fn data_endings() {
 
 fn assemble(lines: &[&[u8]]) -> Result<Option<reply::Reply>, String> {
     let mut assembler = ReplyAssembler::default();
-    let mut result = Ok(None);
+    let mut reply = None;
     for line in lines {
-        result = assembler.push(line);
-        if result.is_err() {
-            return result;
-        }
+        reply = assembler.push(line)?;
     }
-    result
+    Ok(reply)
 }
 
 #[test]
