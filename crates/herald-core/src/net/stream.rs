@@ -64,6 +64,9 @@ impl Connection {
         let mut reconnect = || super::connect_tcp(host, port, limits, cancel);
         let stream = tls::handshake(tcp, host, config, &mut reconnect)?;
         super::renew_quickack(stream.get_ref());
+        // A pinned certificate goes on over the socket from `reconnect`:
+        // cancel must reach the socket actually in use.
+        let registration = cancel.register(stream.get_ref());
         Ok(Connection::new(
             Transport::Tls(Box::new(stream)),
             registration,
@@ -128,8 +131,10 @@ impl Connection {
         };
         let stream = tls::handshake(tcp, host, config, reconnect)?;
         super::renew_quickack(stream.get_ref());
+        let registration = self.cancel.register(stream.get_ref());
         Ok(Connection {
             transport: Transport::Tls(Box::new(stream)),
+            _registration: registration,
             ..self
         })
     }

@@ -139,8 +139,11 @@ impl SmtpClient {
             SmtpSecurity::StartTls => {
                 let (wire, greeting, client_name) = starttls_prelude(host, port, &limits, cancel)?;
                 let connection = wire.into_connection()?;
-                // Run again on a fresh socket only if the certificate is
-                // refused, to read it for the error (nothing is sent over it).
+                // Used only if the certificate is refused: the same plain
+                // exchange on a fresh socket, whose handshake reads the
+                // certificate for the error. If the user pinned exactly that
+                // certificate, the session goes on over this socket, which
+                // is why it must be at the same point of the exchange.
                 let mut reconnect = || {
                     starttls_prelude(host, port, &limits, cancel)
                         .and_then(|(wire, _, _)| wire.into_connection())

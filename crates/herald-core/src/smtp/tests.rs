@@ -664,6 +664,35 @@ fn starttls_with_an_untrusted_certificate_shows_the_certificate() {
 }
 
 #[test]
+fn starttls_with_a_pinned_certificate_goes_on_over_the_second_connection() {
+    let fake = Fake::new(&["AUTH PLAIN", "PIPELINING"]);
+    let (port, server) = fake.serve_starttls(2);
+    let fingerprint = crate::digest::hex(&Sha256::digest(&TestPki::get().leaf_der));
+    let mut client = SmtpClient::connect(
+        &smtp_server(port, SmtpSecurity::StartTls),
+        &TlsConfig::system().with_pinned_certificate(&fingerprint),
+        &limits(Duration::from_secs(3)),
+        &CancelToken::new(),
+    )
+    .unwrap();
+    client.login("alice", &password("pw")).unwrap();
+    client
+        .send(
+            "alice@example.com",
+            &rcpts(&["bob@example.org"]),
+            SIMPLE_MESSAGE,
+        )
+        .unwrap();
+    client.quit().unwrap();
+    server.join().unwrap();
+    let seen = fake.seen();
+    assert_eq!(seen.connections, 2);
+    assert_eq!(seen.count("STARTTLS"), 2);
+    assert_eq!(seen.count("AUTH"), 1);
+    assert_eq!(seen.data.len(), 1);
+}
+
+#[test]
 fn a_message_over_the_size_limit_is_refused_before_mail() {
     let fake = Fake::new(&["SIZE 1000000", "AUTH PLAIN", "PIPELINING"]);
     let (port, server) = fake.serve_tls(1);
@@ -1188,6 +1217,46 @@ fn cancel_during_data_stops_at_once() {
     drop(client);
     server.join().unwrap();
     assert!(fake.seen().data.is_empty());
+}
+
+#[test]
+fn cancel_reaches_a_connection_accepted_by_its_pinned_certificate() {
+    // With a pinned certificate the session goes on over the second socket
+    // (the one that read the certificate); cancel must shut that one.
+    let fake = Fake::new(USUAL).hook(|command| {
+        if command == "<greeting>" {
+            Answer::Silent
+        } else {
+            Answer::Default
+        }
+    });
+    let (port, server) = fake.serve_tls(2);
+    let fingerprint = crate::digest::hex(&Sha256::digest(&TestPki::get().leaf_der));
+    let cancel = CancelToken::new();
+    let canceller = cancel.clone();
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        canceller.cancel();
+    });
+    let started = Instant::now();
+    let error = SmtpClient::connect(
+        &smtp_server(port, SmtpSecurity::ImplicitTls),
+        &TlsConfig::system().with_pinned_certificate(&fingerprint),
+        &limits(Duration::from_secs(5)),
+        &cancel,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, SmtpError::Net(NetError::Cancelled)),
+        "{error:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    timer.join().unwrap();
+    server.join().unwrap();
 }
 
 #[test]
