@@ -60,12 +60,13 @@ impl Connection {
         cancel: &CancelToken,
     ) -> Result<Connection, NetError> {
         let tcp = super::connect_tcp(host, port, limits, cancel)?;
-        let registration = cancel.register(&tcp);
+        // Cancel reaches the socket during the handshake…
+        let _handshake_registration = cancel.register(&tcp);
         let mut reconnect = || super::connect_tcp(host, port, limits, cancel);
         let stream = tls::handshake(tcp, host, config, &mut reconnect)?;
         super::renew_quickack(stream.get_ref());
-        // A pinned certificate goes on over the socket from `reconnect`:
-        // cancel must reach the socket actually in use.
+        // …and then the socket in use, which is the one from `reconnect`
+        // when the user pinned the certificate.
         let registration = cancel.register(stream.get_ref());
         Ok(Connection::new(
             Transport::Tls(Box::new(stream)),

@@ -9,9 +9,9 @@ use super::reply::{Reply, shown};
 /// (lettre 0.11.23 panics on a whitespace-only line, RUSTSEC-2026-0562).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
-    /// The reply's lines as shown to a person (neutralised, shortened), the
-    /// server's name line first.
-    pub lines: Vec<String>,
+    /// The reply's lines for display (neutralised, shortened, empty ones
+    /// dropped), the server's name line first.
+    pub raw: Vec<String>,
     /// SIZE (RFC 1870) was advertised: we declare the size in MAIL FROM.
     pub size: bool,
     /// The largest message the server accepts, in bytes, when it said so
@@ -41,7 +41,7 @@ impl Capabilities {
     /// a keyword and space-separated parameters.
     pub(crate) fn from_ehlo(reply: &Reply) -> Capabilities {
         let mut capabilities = Capabilities {
-            lines: reply
+            raw: reply
                 .lines
                 .iter()
                 .map(|line| shown(line))

@@ -492,18 +492,15 @@ impl SmtpClient {
     }
 
     /// Ends the session politely (QUIT, RFC 5321 §4.1.1.10) and closes the
-    /// connection. A session broken by an earlier error is just closed.
-    pub fn quit(mut self) -> Result<(), SmtpError> {
+    /// connection. Best effort: once a message was accepted, nothing the
+    /// server says to QUIT changes anything, so there is no error to act
+    /// on. A session broken by an earlier error is just closed.
+    pub fn quit(mut self) {
         if self.state == State::Broken {
-            return Ok(());
+            return;
         }
         self.wire.set_deadline(Deadline::after(COMMAND_TIME));
-        let reply = self.wire.command(&[b"QUIT"])?;
-        if reply.code == 221 {
-            Ok(())
-        } else {
-            Err(refused(Stage::Session, &reply, "QUIT"))
-        }
+        let _ = self.wire.command(&[b"QUIT"]);
     }
 
     /// What the server advertised in its EHLO reply (after TLS).
@@ -532,6 +529,14 @@ impl SmtpClient {
     /// True after a successful [`SmtpClient::login`].
     pub fn is_authenticated(&self) -> bool {
         self.authenticated
+    }
+
+    /// False once an error left the session in an unknown state (see
+    /// [`SmtpError::Unusable`]): connect again. Errors that leave it usable
+    /// (a refused recipient, a message too big, an invalid address) do not
+    /// need a new connection for the next message.
+    pub fn is_usable(&self) -> bool {
+        self.state != State::Broken
     }
 
     fn usable(&self) -> Result<(), SmtpError> {

@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::error::{Classify, ErrorKind};
 use crate::net::NetError;
+use crate::net::tls::CertificateProblem;
 
 use super::reply::{EnhancedStatus, ServerReply};
 
@@ -189,6 +190,13 @@ pub enum SmtpError {
 }
 
 impl SmtpError {
+    /// True when the message may have been accepted although this error
+    /// says otherwise ([`SmtpError::Unconfirmed`]): sending it again
+    /// automatically could deliver it twice, so ask the user instead.
+    pub fn may_have_been_sent(&self) -> bool {
+        matches!(self, SmtpError::Unconfirmed { .. })
+    }
+
     /// True when the session cannot continue after this error (the reply
     /// stream may be out of step, or the server is closing).
     pub(crate) fn breaks_session(&self) -> bool {
@@ -241,6 +249,13 @@ impl Classify for SmtpError {
             | SmtpError::NoRecipients
             | SmtpError::UnsendableCredentials => ErrorKind::Input,
             SmtpError::Unusable => ErrorKind::Network,
+        }
+    }
+
+    fn certificate(&self) -> Option<&CertificateProblem> {
+        match self {
+            SmtpError::Net(error) | SmtpError::Unconfirmed { source: error } => error.certificate(),
+            _ => None,
         }
     }
 }

@@ -40,7 +40,7 @@
 //! let mut client = SmtpClient::connect(&account.smtp, &tls, &Limits::default(), &CancelToken::new())?;
 //! client.login(account.login_name(), password)?;
 //! client.send(&message.envelope_from, &message.envelope_recipients, &message.sendable)?;
-//! client.quit()?;
+//! client.quit();
 //! # Ok(()) }
 //! ```
 

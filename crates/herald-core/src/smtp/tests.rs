@@ -389,8 +389,8 @@ fn happy_path_sends_the_exact_bytes_with_auth_plain_size_and_8bitmime() {
     assert!(!capabilities.starttls);
     assert_eq!(capabilities.max_message_size_bytes, Some(10_240_000));
     assert_eq!(capabilities.auth_mechanisms, ["PLAIN", "LOGIN"]);
-    assert_eq!(capabilities.lines[0], "fake.example");
-    assert_eq!(capabilities.lines.len(), USUAL.len() + 1);
+    assert_eq!(capabilities.raw[0], "fake.example");
+    assert_eq!(capabilities.raw.len(), USUAL.len() + 1);
     assert_eq!(client.greeting().code, 220);
     assert_eq!(client.greeting().text, "fake.example ESMTP ready");
     let certificate = client.tls_certificate().unwrap();
@@ -423,7 +423,7 @@ fn happy_path_sends_the_exact_bytes_with_auth_plain_size_and_8bitmime() {
     assert_eq!(report.reply.code, 250);
     assert_eq!(report.reply.enhanced.unwrap().to_string(), "2.0.0");
     assert_eq!(report.reply.text, "Ok: queued as 4BXyz1");
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
 
     let seen = fake.seen();
@@ -460,7 +460,7 @@ fn ehlo_name_is_an_address_literal_never_the_host_name() {
     let (port, server) = fake.serve_tls(1);
     let client = connect(port, SmtpSecurity::ImplicitTls).unwrap();
     assert_eq!(client.client_name(), "[127.0.0.1]");
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
 
     let mut host_names = Vec::new();
@@ -502,7 +502,7 @@ fn auth_login_is_used_when_plain_is_not_offered() {
     let (port, server) = fake.serve_tls(1);
     let mut client = connect(port, SmtpSecurity::ImplicitTls).unwrap();
     client.login("alice", &password("secret")).unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     assert_eq!(
@@ -536,7 +536,7 @@ fn a_wrong_password_is_auth_rejected_and_tried_only_once() {
     assert!(text.contains("535 5.7.8"), "{text}");
     assert!(!client.is_authenticated());
     // The session is still usable (the user may be asked again).
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     assert_eq!(fake.seen().count("AUTH"), 1);
 }
@@ -587,7 +587,7 @@ fn starttls_upgrades_and_forgets_what_was_said_in_plain_text() {
             SIMPLE_MESSAGE,
         )
         .unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     assert_eq!(
@@ -683,7 +683,7 @@ fn starttls_with_a_pinned_certificate_goes_on_over_the_second_connection() {
             SIMPLE_MESSAGE,
         )
         .unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     assert_eq!(seen.connections, 2);
@@ -730,7 +730,7 @@ fn a_message_over_the_size_limit_is_refused_before_mail() {
             SIMPLE_MESSAGE,
         )
         .unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     assert_eq!(seen.count("MAIL"), 1, "{:?}", seen.commands);
@@ -775,6 +775,7 @@ fn a_refused_recipient_is_named_and_nobody_gets_the_message() {
         assert!(text.contains("nobody@example.org (550 5.1.1"), "{text}");
         assert!(text.contains("not sent to anyone"), "{text}");
         assert!(!text.contains("bob@"), "{text}");
+        assert!(client.is_usable());
 
         // The next message on the same connection goes normally.
         client
@@ -784,7 +785,7 @@ fn a_refused_recipient_is_named_and_nobody_gets_the_message() {
                 SIMPLE_MESSAGE,
             )
             .unwrap();
-        client.quit().unwrap();
+        client.quit();
         server.join().unwrap();
         let seen = fake.seen();
         let commands: Vec<&str> = seen.commands.iter().map(String::as_str).collect();
@@ -828,7 +829,7 @@ fn recipients_refused_only_for_now_is_transient() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::ServerRejected { transient: true });
     assert!(error.to_string().contains("refused 2 of 2"), "{error}");
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     assert!(!fake.seen().has_command("DATA"));
 }
@@ -872,7 +873,7 @@ fn a_451_to_data_is_transient_and_the_next_send_resets_first() {
             SIMPLE_MESSAGE,
         )
         .unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     let data_at = seen.commands.iter().position(|c| c == "DATA").unwrap();
@@ -914,7 +915,7 @@ fn a_554_after_the_message_is_permanent() {
         "the server refused the message (server said \"554 5.7.1 Rejected: message looks like spam\")"
     );
     // The transaction is over; no RSET needed.
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     assert!(!fake.seen().has_command("RSET"));
 }
@@ -975,7 +976,7 @@ fn a_refused_sender_is_reported_and_no_recipient_is_sent() {
         "{error:?}"
     );
     assert!(error.to_string().contains("mallory@example.com"), "{error}");
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     assert!(!fake.seen().has_command("RCPT"));
 }
@@ -1030,14 +1031,14 @@ fn whitespace_only_ehlo_lines_do_not_panic() {
     assert!(capabilities.size);
     assert_eq!(capabilities.max_message_size_bytes, None);
     assert!(capabilities.auth_mechanisms.is_empty());
-    assert_eq!(capabilities.lines, ["fake.example", "AUTH", "SIZE"]);
+    assert_eq!(capabilities.raw, ["fake.example", "AUTH", "SIZE"]);
     let error = client.login("alice", &password("pw")).unwrap_err();
     assert!(
         matches!(error, SmtpError::NoAuthMechanism { .. }),
         "{error:?}"
     );
     assert_eq!(error.kind(), ErrorKind::Config);
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     assert!(!fake.seen().has_command("AUTH"));
 }
@@ -1052,7 +1053,7 @@ fn unsupported_auth_mechanisms_are_named() {
         error.to_string(),
         "the server offers no sign-in method Herald supports (it offers CRAM-MD5, XOAUTH2; Herald supports PLAIN and LOGIN)"
     );
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
 }
 
@@ -1109,6 +1110,8 @@ fn a_server_silent_after_data_times_out() {
     );
     assert_eq!(error.kind(), ErrorKind::Timeout);
     // The session is out of step now: no further use.
+    assert!(!error.may_have_been_sent());
+    assert!(!client.is_usable());
     let again = client
         .send(
             "alice@example.com",
@@ -1162,6 +1165,8 @@ fn a_server_silent_after_the_message_leaves_the_outcome_unknown() {
     );
     assert_eq!(error.kind(), ErrorKind::Timeout);
     assert!(error.to_string().contains("may have been sent"), "{error}");
+    assert!(error.may_have_been_sent());
+    assert!(!client.is_usable());
     drop(client);
     server.join().unwrap();
     assert_eq!(fake.seen().data.len(), 1);
@@ -1285,7 +1290,7 @@ fn addresses_that_could_inject_commands_are_refused_before_sending() {
         .send("alice@example.com", &[], SIMPLE_MESSAGE)
         .unwrap_err();
     assert!(matches!(error, SmtpError::NoRecipients), "{error:?}");
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     assert!(!fake.seen().has_command("MAIL"));
 }
@@ -1306,7 +1311,7 @@ fn non_ascii_addresses_need_smtputf8() {
             &rcpts(&["josé@exämple.org"]),
             SIMPLE_MESSAGE,
         );
-        client.quit().unwrap();
+        client.quit();
         server.join().unwrap();
         let seen = fake.seen();
         if offered {
@@ -1349,7 +1354,7 @@ fn eight_bit_content_needs_8bitmime() {
             SIMPLE_MESSAGE,
         )
         .unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     assert_eq!(seen.count("MAIL"), 1);
@@ -1406,7 +1411,7 @@ fn several_messages_go_over_one_connection() {
             .unwrap();
     }
     client.noop().unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     let seen = fake.seen();
     assert_eq!(seen.data.len(), 5);
@@ -1424,7 +1429,7 @@ fn a_large_message_goes_in_64_kib_writes() {
     let report = client
         .send("alice@example.com", &rcpts(&["bob@example.org"]), &message)
         .unwrap();
-    client.quit().unwrap();
+    client.quit();
     server.join().unwrap();
     // Each line: one doubled dot, LF became CRLF.
     let expected_len = message.len() + 2 * 20_000 + 3;
