@@ -18,6 +18,7 @@ pub mod error;
 pub mod message;
 pub mod net;
 pub mod pop3;
+pub mod smtp;
 pub mod text;
 
 pub use error::{Classify, ErrorKind};

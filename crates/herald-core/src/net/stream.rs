@@ -2,7 +2,7 @@
 //! every read and write.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use native_tls::TlsStream;
@@ -60,10 +60,14 @@ impl Connection {
         cancel: &CancelToken,
     ) -> Result<Connection, NetError> {
         let tcp = super::connect_tcp(host, port, limits, cancel)?;
-        let registration = cancel.register(&tcp);
+        // Cancel reaches the socket during the handshake…
+        let _handshake_registration = cancel.register(&tcp);
         let mut reconnect = || super::connect_tcp(host, port, limits, cancel);
         let stream = tls::handshake(tcp, host, config, &mut reconnect)?;
         super::renew_quickack(stream.get_ref());
+        // …and then the socket in use, which is the one from `reconnect`
+        // when the user pinned the certificate.
+        let registration = cancel.register(stream.get_ref());
         Ok(Connection::new(
             Transport::Tls(Box::new(stream)),
             registration,
@@ -128,8 +132,10 @@ impl Connection {
         };
         let stream = tls::handshake(tcp, host, config, reconnect)?;
         super::renew_quickack(stream.get_ref());
+        let registration = self.cancel.register(stream.get_ref());
         Ok(Connection {
             transport: Transport::Tls(Box::new(stream)),
+            _registration: registration,
             ..self
         })
     }
@@ -164,6 +170,12 @@ impl Connection {
                 .map(|der| CertificateDetails::from_der(&der)),
             Transport::Plain(_) => None,
         }
+    }
+
+    /// The local address of the socket (SMTP's EHLO names the client by its
+    /// address literal rather than by the machine's host name).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.transport.tcp().local_addr()
     }
 
     /// Bytes read so far.
