@@ -143,12 +143,16 @@ fn finish(
     }
 }
 
-/// Permanent failures wait for the user; everything else is retried.
+/// Permanent failures wait for the user; everything else is retried. A
+/// message the server may have accepted without confirming (the line
+/// dropped after the final dot) also waits for the user: retrying it on our
+/// own could deliver it twice.
 fn is_permanent(error: &SmtpError) -> bool {
-    matches!(
-        error.kind(),
-        ErrorKind::ServerRejected { transient: false } | ErrorKind::Input
-    )
+    error.may_have_been_sent()
+        || matches!(
+            error.kind(),
+            ErrorKind::ServerRejected { transient: false } | ErrorKind::Input
+        )
 }
 
 /// The outcome of retrying one Outbox entry.
@@ -214,9 +218,7 @@ pub fn flush_outbox(
                 &message.sendable,
             )
             .map(drop);
-        let connection_lost = result
-            .as_ref()
-            .is_err_and(|error| !matches!(error.kind(), ErrorKind::ServerRejected { .. }));
+        let connection_lost = !client.is_usable();
         flushed.push(FlushedEntry {
             outbox_id: entry.id,
             result: finish(store, entry.id, &message, result, started),
