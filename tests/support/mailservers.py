@@ -6,10 +6,13 @@ server certificates, the configuration files, sockets, queues, logs and the
 users' Maildirs. Nothing system-wide is read or changed except that the
 unprivileged user `herald-mail` is created once (useradd --system) to own the
 Maildirs and run Dovecot. Servers listen on 127.0.0.1 (and 127.0.0.2 for the
-"wrong host name" certificate) only, on free ports picked at start.
+"wrong host name" certificate) only, on free ports picked at start, so several
+instances can run at once.
 
     start DIR [--users alice:pw1,bob:pw2] [--size-limit BYTES] [--owner-pid PID]
-        DIR must be missing or empty. Prints one line of JSON (see `describe`).
+        DIR must be missing or empty, short (<= 70 characters) and reachable
+        by other users (a tempdir under /tmp). Prints one line of JSON (see
+        `describe`). Logins are full addresses (alice@herald.test).
         With --owner-pid, a detached watchdog stops the servers and deletes DIR
         when that process exits without calling `stop` (an interrupted test).
     stop DIR            stops everything; idempotent; returns once no server
@@ -21,16 +24,19 @@ Maildirs and run Dovecot. Servers listen on 127.0.0.1 (and 127.0.0.2 for the
     start-pop3 DIR      starts it again on the same port (no-op if running)
     deliver DIR USER FILE...
                         drops message files straight into USER's Maildir/new
-                        (no SMTP, bytes unchanged), in order: POP3 numbers
-                        follow the order of delivery
+                        (no SMTP, bytes unchanged; LF-only files are served
+                        with CRLF), in order: POP3 numbers follow the order of
+                        delivery
     stat DIR USER [--wait-count N] [--timeout SECS]
                         prints {"count", "uidls", "sizes"} as seen over real
                         POP3S (poplib, trusting only the per-run CA); with
                         --wait-count, polls until the mailbox holds exactly N
                         messages (exit 1 on timeout)
 
-Requires root (Postfix's master must start as root), dovecot-core,
-dovecot-pop3d, postfix and the openssl CLI. Python standard library only.
+Failures go to stderr with the tails of the relevant logs (DIR/logs) and exit
+status 1; `start` gives up after 25 s. Requires root (Postfix's master starts
+as root; Dovecot runs as herald-mail), dovecot-core, dovecot-pop3d, postfix and
+the openssl CLI. Python standard library only.
 """
 
 import argparse
@@ -64,9 +70,9 @@ START_TIMEOUT_SECS = 25.0
 STOP_TIMEOUT_SECS = 10.0
 DOVECOT = "/usr/sbin/dovecot"
 POSTCONF = "/usr/sbin/postconf"
-# Unix socket paths are limited to 108 bytes; Dovecot's longest below base_dir
-# is "anvil-auth-penalty", Postfix's below the queue directory "private/..."
-MAX_DIR_LEN = 60
+# Unix socket paths are limited to 107 bytes; the longest one below DIR is
+# 33 bytes (run/pop3/replication-notify-fifo), Postfix's are shorter.
+MAX_DIR_LEN = 70
 
 
 class HarnessError(Exception):
@@ -263,15 +269,15 @@ def check_traversable(path, user):
 
 
 def check_maildir_ownership(maildir, uid):
-    """Dovecot logs in fine but silently shows 0 messages when it cannot use
-    a Maildir (owned by root), so refuse loudly instead."""
+    """Dovecot (running as herald-mail) cannot use a root-owned Maildir or a
+    message file it cannot read: PASS still answers +OK, then every session
+    fails with "-ERR [SYS/TEMP] Internal error". Say why, before that."""
     for d in [maildir, maildir / "cur", maildir / "new", maildir / "tmp"]:
         st = d.stat()
         if st.st_uid != uid:
             raise HarnessError(
                 f"{d} is owned by uid {st.st_uid}, not {MAIL_USER} ({uid}): "
-                "Dovecot would show an empty mailbox; use the `deliver` subcommand "
-                "to add messages"
+                "Dovecot cannot use it; use the `deliver` subcommand to add messages"
             )
     for sub in ["cur", "new"]:
         with os.scandir(maildir / sub) as entries:
@@ -291,12 +297,12 @@ def pick_port(taken):
     """A port free on both loopback addresses, below the ephemeral range so an
     outgoing connection cannot grab it while the POP3 server is stopped."""
     try:
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
-        low = 32768
-    low = min(low, 32768)
+        ephemeral = 32768
+    high = ephemeral if 21000 < ephemeral <= 32768 else 32768
     for _ in range(200):
-        port = random.randrange(20000, low)
+        port = random.randrange(20000, high)
         if port in taken:
             continue
         try:
@@ -392,9 +398,9 @@ userdb {{
   driver = passwd-file
   args = {layout.passwd}
 }}
-# Fail wrong passwords at once, every time: by default each failure waits 2 s
-# and anvil's per-IP penalty grows that to 6-15 s, which would make tests
-# of wrong passwords slow (all clients come from 127.0.0.1).
+# Answer wrong passwords without the default delay (1.5 s) and without anvil's
+# per-IP penalty, which grows it to 6 s and more: every client here is
+# 127.0.0.1. Failures still come on Dovecot's 0.5 s tick.
 auth_failure_delay = 0
 service anvil {{
   chroot =
@@ -441,29 +447,47 @@ service pop3-login {{
 """
 
 
+def launch(argv, out, **kwargs):
+    """Runs a server's start command, appending its output to `out`; returns
+    its exit status, or a failure to report with the tails of `logs`."""
+    with open(out, "ab") as sink:
+        try:
+            return subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=sink,
+                cwd="/",
+                start_new_session=True,
+                timeout=15,
+                **kwargs,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            return "timeout"
+
+
+def start_failure(what, status, logs):
+    """PortInUse when a port was taken since we checked it (then the caller
+    picks new ports), HarnessError otherwise."""
+    in_use = any("Address already in use" in (tail(p) or "") for p in logs)
+    return (PortInUse if in_use else HarnessError)(f"{what} failed to start (status {status})", logs)
+
+
 def start_dovecot(layout, kind, uid, gid):
     """Starts one Dovecot instance as herald-mail (rootless). `dovecot` binds
     its listeners before it forks into the background, so a port clash shows
     in its exit status."""
     out = layout.launcher_log(f"dovecot-{kind}")
-    with open(out, "ab") as sink:
-        status = subprocess.run(
-            [DOVECOT, "-c", str(layout.dovecot_conf(kind))],
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=sink,
-            user=uid,
-            group=gid,
-            extra_groups=[],
-            cwd="/",
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/nonexistent"},
-            start_new_session=True,
-            timeout=15,
-        ).returncode
+    status = launch(
+        [DOVECOT, "-c", str(layout.dovecot_conf(kind))],
+        out,
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/nonexistent"},
+    )
     if status != 0:
-        logs = [out, layout.dovecot_log(kind)]
-        error = PortInUse if any("Address already in use" in (tail(p) or "") for p in logs) else HarnessError
-        raise error(f"dovecot ({kind}) failed to start (status {status})", logs)
+        raise start_failure(f"dovecot ({kind})", status, [out, layout.dovecot_log(kind)])
 
 
 # ---------------------------------------------------------------- Postfix
@@ -584,33 +608,22 @@ def start_postfix(layout):
     checks): `master -w` returns once the master has bound its listeners."""
     daemon_dir = run([POSTCONF, "-dh", "daemon_directory"], timeout=10).stdout.decode().strip()
     out = layout.launcher_log("postfix")
-    with open(out, "ab") as sink:
-        try:
-            status = subprocess.run(
-                [f"{daemon_dir}/master", "-c", str(layout.postfix_etc), "-w"],
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=sink,
-                cwd="/",
-                env={
-                    "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                    "MAIL_CONFIG": str(layout.postfix_etc),
-                    # As `postfix start` sets them: without these the master
-                    # logs start-up errors (port in use...) to syslog, not to
-                    # maillog_file, and there is no syslog here.
-                    "MAIL_LOGTAG": "herald-postfix",
-                    "POSTLOG_SERVICE": str(layout.postfix_queue / "public" / "postlog"),
-                    "POSTLOG_HOSTNAME": f"mail.{DOMAIN}",
-                },
-                start_new_session=True,
-                timeout=20,
-            ).returncode
-        except subprocess.TimeoutExpired:
-            status = "timeout"
+    status = launch(
+        [f"{daemon_dir}/master", "-c", str(layout.postfix_etc), "-w"],
+        out,
+        env={
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "MAIL_CONFIG": str(layout.postfix_etc),
+            # As `postfix start` sets them: without these the master logs
+            # start-up errors (port in use...) to syslog, not to maillog_file,
+            # and there is no syslog here.
+            "MAIL_LOGTAG": "herald-postfix",
+            "POSTLOG_SERVICE": str(layout.postfix_queue / "public" / "postlog"),
+            "POSTLOG_HOSTNAME": f"mail.{DOMAIN}",
+        },
+    )
     if status != 0:
-        logs = [out, layout.postfix_log]
-        error = PortInUse if any("Address already in use" in (tail(p) or "") for p in logs) else HarnessError
-        raise error(f"postfix failed to start (status {status})", logs)
+        raise start_failure("postfix", status, [out, layout.postfix_log])
 
 
 # ---------------------------------------------------------------- processes
