@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+pub mod servers;
+
 /// The `herald` binary built for these tests.
 pub fn herald() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));
@@ -22,7 +24,7 @@ pub fn run_with_deadline(command: &mut Command, deadline: Duration) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn herald");
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     // Drain both pipes on threads so a large output cannot block the child.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
