@@ -19,6 +19,7 @@ pub mod message;
 pub mod net;
 pub mod pop3;
 pub mod smtp;
+pub mod store;
 pub mod text;
 
 pub use error::{Classify, ErrorKind};
