@@ -250,6 +250,10 @@ pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
 /// (`syncfs(2)`), which for a batch of messages is far cheaper than one
 /// `fsync` each. `Ok(false)` when the platform has no such call; the caller
 /// then syncs file by file.
+///
+/// `syncfs` reports write-back errors only since Linux 5.8 (Debian 12 has
+/// 6.1); on older kernels a failed write-back would go unnoticed, as it
+/// would with `close`.
 pub(crate) fn sync_file_system(path: &Path) -> io::Result<bool> {
     #[cfg(target_os = "linux")]
     {

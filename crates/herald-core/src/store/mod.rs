@@ -381,15 +381,20 @@ impl Store {
     /// Fails with [`StoreError::InUse`] while another `Store` (in this or
     /// another process) has the same folder open for writing.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // Absolute, so that every path handed out is too.
+        let dir =
+            &std::path::absolute(dir).map_err(|source| io_error(io_kind::folder, source, dir))?;
         maildir::create_private_dir(dir)
             .map_err(|source| io_error(io_kind::folder, source, dir))?;
         let lock = lock_exclusive(&dir.join("store.lock"))?;
         let maildir_root = dir.join("Maildir");
         let created = maildir::create_tree(&maildir_root)
             .map_err(|source| io_error(io_kind::folder, source, &maildir_root))?;
+        let index_path = dir.join("index.sqlite");
+        let conn = index::open(&index_path, true)?;
         if created {
-            // New folders must survive a power cut before we record files
-            // in them.
+            // New folders (and the new index) must survive a power cut
+            // before we record files in them.
             for folder in Folder::ALL {
                 let path = maildir::folder_dir(&maildir_root, folder);
                 maildir::sync_dir(&path)
@@ -397,8 +402,6 @@ impl Store {
             }
             maildir::sync_dir(dir).map_err(|source| io_error(io_kind::sync, source, dir))?;
         }
-        let index_path = dir.join("index.sqlite");
-        let conn = index::open(&index_path, true)?;
         let store = Store {
             dir: dir.to_owned(),
             maildir_root,
@@ -420,6 +423,8 @@ impl Store {
     /// something returns [`StoreError::ReadOnly`]. Rows an interrupted
     /// operation left unsettled are not shown.
     pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+        let dir =
+            &std::path::absolute(dir).map_err(|source| io_error(io_kind::folder, source, dir))?;
         let index_path = dir.join("index.sqlite");
         if !index_path.is_file() {
             return Err(StoreError::Folder {
@@ -543,11 +548,14 @@ impl Store {
                     )?
                 }
             };
-            tx.execute(
-                "INSERT INTO uidls (uidl, first_seen, message_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (uidl) DO UPDATE SET message_id = ?3, deleted_locally = 0",
-                params![uidl, now, id],
-            )?;
+            if headers_row.is_none() {
+                tx.execute(
+                    "INSERT INTO uidls (uidl, first_seen, message_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (uidl) DO UPDATE SET message_id = ?3, deleted_locally = 0,
+                         delete_on_server = 0",
+                    params![uidl, now, id],
+                )?;
+            }
             Ok(id)
         })
     }
@@ -692,7 +700,9 @@ impl Store {
     /// UIDL for deletion on the server (see
     /// [`Store::pending_server_deletions`]); moving it out of Trash before
     /// that happened takes it off the queue again. Moving a message out of
-    /// the Outbox cancels sending it (its envelope is dropped).
+    /// the Outbox cancels sending it (its envelope is dropped); moving one
+    /// into the Outbox does not send it (only [`Store::outbox_add`] gives a
+    /// message an envelope).
     pub fn move_to(&self, id: i64, folder: Folder) -> Result<(), StoreError> {
         self.writer()?;
         let row = self.row_state(id)?;
@@ -994,7 +1004,8 @@ impl Store {
     /// Steps: record the destination (and the new flags) → rename → fsync
     /// the folders → settle the row and apply the folder change's side
     /// effects (Trash queue, Outbox envelope). A crash after the first step
-    /// is finished by recovery; an error undoes it.
+    /// is finished by recovery; an error undoes it (and if the undo fails
+    /// too, recovery finishes it before the next write).
     fn relocate(
         &self,
         id: i64,
@@ -1005,6 +1016,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let Some(current) = row.location.as_ref().filter(|_| row.state == state::STORED) else {
             // No file: the row is all there is.
+            if folder == row.folder && flags == row.flags {
+                return Ok(());
+            }
             return self.write_txn(|tx| {
                 set_flags_columns(tx, id, flags)?;
                 if folder != row.folder {
@@ -1060,18 +1074,9 @@ impl Store {
             .and_then(|()| fs::rename(&from, &to))
             .map_err(|source| io_error(io_kind::rename, source, &to));
         if let Err(error) = moved {
-            let undone = self.write_txn(|tx| {
-                set_flags_columns(tx, id, row.flags)?;
-                clear_destination(tx, id)?;
-                Ok(())
-            });
-            if undone.is_err() {
-                self.needs_recovery.set(true);
-            }
+            self.undo_move(id, row.flags, None);
             return Err(error);
         }
-        // The rename is done: from here on the move can only go forwards (a
-        // failure leaves it to recovery, which finishes it).
         let finished = self
             .sync_dir_of(&to)
             .and_then(|()| {
@@ -1083,10 +1088,34 @@ impl Store {
             })
             .and_then(|()| self.db_step(Step::BeforeMoveFinish))
             .and_then(|()| self.write_txn(|tx| finish_move(tx, id).map_err(TxnError::from)));
-        if finished.is_err() {
+        if let Err(error) = finished {
+            self.undo_move(id, row.flags, Some((&to, &from)));
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Undoes a move whose destination was recorded: renames the file back
+    /// (`renamed`: from where to where) and restores the row. If that fails
+    /// too, recovery finishes the move instead, before the next write.
+    fn undo_move(&self, id: i64, old_flags: Flags, renamed: Option<(&Path, &Path)>) {
+        if let Some((now_at, back_to)) = renamed {
+            let back = checkpoint(Step::BeforeUndoRename)
+                .and_then(|()| fs::rename(now_at, back_to))
+                .and_then(|()| maildir::sync_dir(back_to.parent().unwrap_or(back_to)));
+            if back.is_err() {
+                self.needs_recovery.set(true);
+                return;
+            }
+        }
+        let undone = self.write_txn(|tx| {
+            set_flags_columns(tx, id, old_flags)?;
+            clear_destination(tx, id)?;
+            Ok(())
+        });
+        if undone.is_err() {
             self.needs_recovery.set(true);
         }
-        finished
     }
 
     /// Settles every row an interrupted operation left unsettled (see the
@@ -1437,7 +1466,8 @@ fn finish_pending(tx: &Connection, id: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO uidls (uidl, first_seen, downloaded, message_id)
          SELECT uidl, received_at, 1, id FROM messages WHERE id = ?1 AND uidl IS NOT NULL
-         ON CONFLICT (uidl) DO UPDATE SET downloaded = 1, message_id = excluded.message_id",
+         ON CONFLICT (uidl) DO UPDATE SET downloaded = 1, message_id = excluded.message_id,
+             deleted_locally = 0, delete_on_server = 0",
     )?
     .execute([id])?;
     Ok(())
@@ -1557,6 +1587,8 @@ pub(crate) enum Step {
     BeforeMoveRename,
     /// Move: before the row is settled.
     BeforeMoveFinish,
+    /// Move failing after its rename: before the file is renamed back.
+    BeforeUndoRename,
     /// Delete from Trash: before the row is marked as being removed.
     BeforeRemoveRecord,
     /// Delete from Trash: before the file is removed.

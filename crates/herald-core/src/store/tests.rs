@@ -20,13 +20,14 @@ pub(crate) mod hooks {
     pub(crate) const CRASH_ENV: &str = "HERALD_STORE_TEST_CRASH_AT";
 
     thread_local! {
-        static FAIL_AT: RefCell<Option<(Step, io::ErrorKind)>> = const { RefCell::new(None) };
+        static FAIL_AT: RefCell<Vec<(Step, io::ErrorKind)>> = const { RefCell::new(Vec::new()) };
         static FAIL_WRITE: RefCell<Option<(u32, io::ErrorKind)>> = const { RefCell::new(None) };
     }
 
-    /// Makes the next `checkpoint(step)` on this thread fail with `kind`.
+    /// Makes the next `checkpoint(step)` on this thread fail with `kind`
+    /// (several steps can be armed at once).
     pub(crate) fn fail_at(step: Step, kind: io::ErrorKind) {
-        FAIL_AT.with(|slot| *slot.borrow_mut() = Some((step, kind)));
+        FAIL_AT.with(|armed| armed.borrow_mut().push((step, kind)));
     }
 
     /// Makes a staged-file write on this thread fail with `kind` after
@@ -40,14 +41,11 @@ pub(crate) mod hooks {
             // A crash: no destructor, no clean-up, no undo.
             std::process::exit(CRASH_EXIT_CODE);
         }
-        FAIL_AT.with(|slot| {
-            let mut slot = slot.borrow_mut();
-            match *slot {
-                Some((at, kind)) if at == step => {
-                    *slot = None;
-                    Err(io::Error::from(kind))
-                }
-                _ => Ok(()),
+        FAIL_AT.with(|armed| {
+            let mut armed = armed.borrow_mut();
+            match armed.iter().position(|(at, _)| *at == step) {
+                Some(index) => Err(io::Error::from(armed.remove(index).1)),
+                None => Ok(()),
             }
         })
     }
@@ -1136,6 +1134,67 @@ fn a_failed_move_or_removal_changes_nothing() {
     store.delete(id).unwrap();
     assert!(store.get(id).unwrap().is_none());
     assert!(maildir_messages(dir.path()).is_empty());
+}
+
+#[test]
+fn a_failure_after_a_rename_puts_the_file_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
+    let before = store.get(id).unwrap().unwrap();
+    for step in [Step::BeforeDirSync, Step::BeforeMoveFinish] {
+        hooks::fail_at(step, io::ErrorKind::StorageFull);
+        assert!(store.delete(id).unwrap_err().is_disk_full(), "{step:?}");
+        assert_eq!(store.get(id).unwrap().unwrap(), before, "{step:?}");
+        assert_eq!(
+            fs::read(before.path.as_ref().unwrap()).unwrap(),
+            raw_message(1)
+        );
+        assert!(store.pending_server_deletions().unwrap().is_empty());
+        assert_eq!(maildir_messages(dir.path()).len(), 1);
+    }
+}
+
+#[test]
+fn when_even_the_undo_fails_the_next_write_finishes_the_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
+    hooks::fail_at(Step::BeforeMoveFinish, io::ErrorKind::Other);
+    hooks::fail_at(Step::BeforeUndoRename, io::ErrorKind::Other);
+    assert!(store.delete(id).is_err());
+    // Any write settles it first, forwards, as recovery after a crash would.
+    store.note_seen_on_server(&["b"], 1).unwrap();
+    let message = store.get(id).unwrap().unwrap();
+    assert_eq!(message.folder, Folder::Trash);
+    assert_eq!(fs::read(message.path.unwrap()).unwrap(), raw_message(1));
+    assert_eq!(store.pending_server_deletions().unwrap(), ["a"]);
+}
+
+#[test]
+fn a_relative_folder_still_gives_absolute_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let relative = pathdiff(dir.path(), &cwd);
+    let store = Store::open(&relative).unwrap();
+    assert!(store.dir().is_absolute());
+    let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
+    assert!(store.get(id).unwrap().unwrap().path.unwrap().is_absolute());
+}
+
+/// `target` relative to `base` (both absolute), with `..` as needed.
+fn pathdiff(target: &Path, base: &Path) -> PathBuf {
+    let target: Vec<_> = target.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for component in &target[common..] {
+        relative.push(component);
+    }
+    relative
 }
 
 // ----- outbox ------------------------------------------------------------------
