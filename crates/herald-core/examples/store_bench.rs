@@ -131,10 +131,10 @@ fn new_message(n: u32, size: usize) -> NewMessage {
             )),
             date: Some(1_600_000_000 + i64::from(n.wrapping_mul(104_729) % 50_000_000)),
             message_id: Some(format!("<{n}@bench.example>")),
-            has_attachments: n % 10 == 0,
+            has_attachments: n.is_multiple_of(10),
         },
         flags: Flags {
-            seen: n % 3 != 0,
+            seen: !n.is_multiple_of(3),
             ..Flags::default()
         },
         received_at: 1_700_000_000 + i64::from(n),
