@@ -9,8 +9,8 @@
 //!
 //! 1. Downloads: 5,000 messages of 20 KB streamed into batches of 200, with
 //!    the default `syncfs` flush and with one fsync per file; next to a
-//!    baseline that only writes the files (no durability, no index), so
-//!    "store overhead" is what durability and the index cost; and next to
+//!    baseline that only writes the files (no durability, no index), so the
+//!    difference is what durability and the index cost; and next to
 //!    the per-message Maildir way (write, fsync, rename, fsync folder) that
 //!    getmail6 uses.
 //! 2. A 100,000-message Inbox: `uidl_states`, `list` pages, counts, and
@@ -29,6 +29,7 @@ const MESSAGES: u32 = 5_000;
 const MESSAGE_BYTES: usize = 20 * 1024;
 const BATCH: u32 = 200;
 const BIG_FOLDER: u32 = 100_000;
+const ROUNDS: usize = 3;
 
 fn main() {
     let dirs: Vec<PathBuf> = {
@@ -48,32 +49,55 @@ fn main() {
         "## Downloads: {MESSAGES} x {} KB in batches of {BATCH}\n",
         MESSAGE_BYTES / 1024
     );
-    println!("| where | method | total | store overhead | per message | commit (sum) |");
+    println!(
+        "Each method runs {ROUNDS} times, interleaved (the disk is shared with other work); \
+         min / median.\n"
+    );
+    println!(
+        "| where | method | total | per message (median) | of which commit | \
+         median minus baseline |"
+    );
     println!("|---|---|---:|---:|---:|---:|");
     for dir in &dirs {
-        let baseline = write_only(dir);
-        row(dir, "write files only (baseline)", baseline, None, None);
-        for (name, mode) in [
-            ("store, syncfs per batch", SyncMode::Batched),
-            ("store, fsync per file", SyncMode::PerFile),
-        ] {
-            let (total, commit) = store_downloads(dir, mode);
-            row(
-                dir,
-                name,
-                total,
-                Some(total.saturating_sub(baseline)),
-                Some(commit),
+        let methods = [
+            "write files only (baseline)",
+            "store, syncfs per batch",
+            "store, fsync per file",
+            "maildir, fsync per message (getmail6 style)",
+        ];
+        let mut runs: Vec<Vec<(Duration, Option<Duration>)>> = vec![Vec::new(); methods.len()];
+        for _ in 0..ROUNDS {
+            runs[0].push((write_only(dir), None));
+            let (total, commit) = store_downloads(dir, SyncMode::Batched);
+            runs[1].push((total, Some(commit)));
+            let (total, commit) = store_downloads(dir, SyncMode::PerFile);
+            runs[2].push((total, Some(commit)));
+            runs[3].push((maildir_fsync_each(dir), None));
+        }
+        let baseline = min_median(runs[0].iter().map(|r| r.0)).1;
+        for (method, runs) in methods.iter().zip(&runs) {
+            let total = min_median(runs.iter().map(|r| r.0));
+            let commit = runs
+                .iter()
+                .map(|r| r.1)
+                .collect::<Option<Vec<_>>>()
+                .map(|commits| min_median(commits.into_iter()));
+            let ms = |d: Duration| format!("{:.0}", d.as_secs_f64() * 1000.0);
+            let pair =
+                |(min, median): (Duration, Duration)| format!("{} / {} ms", ms(min), ms(median));
+            println!(
+                "| {} | {method} | {} | {:.1} µs | {} | {} |",
+                dir.display(),
+                pair(total),
+                total.1.as_secs_f64() * 1e6 / f64::from(MESSAGES),
+                commit.map_or("-".to_owned(), pair),
+                if *method == methods[0] {
+                    "-".to_owned()
+                } else {
+                    format!("{} ms", ms(total.1.saturating_sub(baseline)))
+                },
             );
         }
-        let per_message = maildir_fsync_each(dir);
-        row(
-            dir,
-            "maildir, fsync per message (getmail6 style)",
-            per_message,
-            Some(per_message.saturating_sub(baseline)),
-            None,
-        );
     }
 
     let big_dir = dirs.last().map_or_else(std::env::temp_dir, Clone::clone);
@@ -84,22 +108,10 @@ fn main() {
     big_folder(&big_dir);
 }
 
-fn row(
-    dir: &Path,
-    method: &str,
-    total: Duration,
-    overhead: Option<Duration>,
-    commit: Option<Duration>,
-) {
-    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
-    println!(
-        "| {} | {method} | {} | {} | {:.1} µs | {} |",
-        dir.display(),
-        ms(total),
-        overhead.map_or("-".to_owned(), ms),
-        total.as_secs_f64() * 1e6 / f64::from(MESSAGES),
-        commit.map_or("-".to_owned(), ms),
-    );
+fn min_median(times: impl Iterator<Item = Duration>) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = times.collect();
+    times.sort();
+    (times[0], times[times.len() / 2])
 }
 
 fn message_bytes(n: u32) -> Vec<u8> {
