@@ -1573,3 +1573,20 @@ fn error_messages_are_lowercase_and_end_with_the_path() {
         assert_eq!(error.kind(), ErrorKind::Storage);
     }
 }
+
+#[test]
+fn a_store_can_move_to_the_account_worker_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Store>();
+    assert_send::<StagedFile>();
+    assert_send::<StoreError>();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let count = std::thread::spawn(move || {
+        download_batch(&store, &[("a", 1)]).unwrap();
+        store.count(Folder::Inbox).unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(count, 1);
+}
