@@ -413,7 +413,7 @@ impl Store {
             _lock: Some(lock),
         };
         store.recover_rows()?;
-        store.remove_leftover_tmp_files()?;
+        store.remove_leftover_tmp_files();
         Ok(store)
     }
 
@@ -1300,22 +1300,21 @@ impl Store {
     /// Removes files of ours left in any `tmp/` (a batch dropped by a
     /// crash). Only at open, when no batch of this store can be open, and
     /// only names we make: another program's files are not ours to delete.
-    fn remove_leftover_tmp_files(&self) -> Result<(), StoreError> {
+    ///
+    /// Best effort: a leftover that cannot be removed is harmless (nothing
+    /// refers to it, no mail program reads `tmp/`) and must not keep the
+    /// user out of their mailbox.
+    fn remove_leftover_tmp_files(&self) {
         for folder in Folder::ALL {
-            let tmp = self.subdir_path(folder, Subdir::Tmp);
-            let entries =
-                fs::read_dir(&tmp).map_err(|source| io_error(io_kind::folder, source, &tmp))?;
-            for entry in entries {
-                let entry = entry.map_err(|source| io_error(io_kind::folder, source, &tmp))?;
-                let name = entry.file_name();
-                if name.to_str().is_some_and(maildir::is_our_name) {
-                    let path = entry.path();
-                    maildir::remove_if_present(&path)
-                        .map_err(|source| io_error(io_kind::remove, source, &path))?;
+            let Ok(entries) = fs::read_dir(self.subdir_path(folder, Subdir::Tmp)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_str().is_some_and(maildir::is_our_name) {
+                    let _ = maildir::remove_if_present(&entry.path());
                 }
             }
         }
-        Ok(())
     }
 }
 
