@@ -665,6 +665,20 @@ fn crash_child() {
             let id = all(&store, Folder::Trash)[0].id;
             store.delete(id).unwrap();
         }
+        "forever" => {
+            for round in 0u32.. {
+                let uidls: Vec<String> = (0..20).map(|i| format!("r{round}-{i}")).collect();
+                let messages: Vec<(&str, u32)> = uidls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, uidl)| (uidl.as_str(), round * 20 + i as u32))
+                    .collect();
+                download_batch(&store, &messages).unwrap();
+                if let Some(first) = all(&store, Folder::Inbox).last() {
+                    store.delete(first.id).unwrap();
+                }
+            }
+        }
         "outbox-sent" => {
             let id = store.outbox_entries().unwrap()[0].id;
             store.outbox_mark_sent(id).unwrap();
@@ -746,6 +760,52 @@ fn a_crash_at_any_step_of_a_batch_leaves_all_or_nothing() {
         // Never a duplicate: the UIDLs now count as downloaded exactly once.
         assert!(download_batch(&store, &[("a", 1)]).is_err());
         assert_eq!(store.count(Folder::Inbox).unwrap(), 4);
+    }
+}
+
+/// Kills a child that downloads batches (and deletes) in a loop, at
+/// arbitrary moments, and checks what survives is consistent.
+#[test]
+fn a_store_killed_at_random_moments_is_consistent_when_reopened() {
+    for delay_ms in [40, 170, 420] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "store::tests::crash_child",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env("HERALD_STORE_TEST_DIR", dir.path())
+            .env("HERALD_STORE_TEST_SCENARIO", "forever")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let store = Store::open(dir.path()).unwrap();
+        assert!(tmp_files(dir.path()).is_empty());
+        let mut listed = all(&store, Folder::Inbox);
+        listed.extend(all(&store, Folder::Trash));
+        let files = maildir_messages(dir.path());
+        assert_eq!(files.len(), listed.len(), "files and rows agree");
+        let states = store.uidl_states().unwrap();
+        for message in &listed {
+            let n: u32 = message.summary.subject.as_ref().unwrap()[8..]
+                .parse()
+                .unwrap();
+            assert_eq!(files[message.path.as_ref().unwrap()], raw_message(n));
+            assert!(states[message.uidl.as_ref().unwrap()].downloaded);
+        }
+        assert_eq!(
+            states.values().filter(|s| s.downloaded).count(),
+            listed.len(),
+            "a UIDL counts as downloaded exactly when its message is there"
+        );
     }
 }
 
