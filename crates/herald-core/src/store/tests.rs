@@ -153,6 +153,21 @@ fn tmp_files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `Store::open`, waiting out a lock held for a moment by another test's
+/// child process: between fork and exec a child holds copies of all our
+/// descriptors, the store's lock included.
+fn open_when_free(dir: &Path) -> Result<Store, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(dir) {
+            Err(StoreError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            result => return result,
+        }
+    }
+}
+
 fn all(store: &Store, folder: Folder) -> Vec<StoredMessage> {
     store.list(folder, ListQuery::default()).unwrap()
 }
@@ -162,7 +177,7 @@ fn all(store: &Store, folder: Folder) -> Vec<StoredMessage> {
 #[test]
 fn open_creates_a_maildir_plus_plus_tree_that_other_tools_recognise() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let root = dir.path().join("Maildir");
     for sub in ["cur", "new", "tmp"] {
         assert!(root.join(sub).is_dir());
@@ -195,7 +210,7 @@ fn folder_names_are_stable() {
 #[test]
 fn downloaded_messages_round_trip_through_index_and_files() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let ids = download_batch(&store, &[("uidl-1", 1), ("uidl-2", 2), ("uidl-3", 3)]).unwrap();
     assert_eq!(ids.len(), 3);
 
@@ -237,7 +252,7 @@ fn downloaded_messages_round_trip_through_index_and_files() {
 #[test]
 fn text_is_stored_exactly_as_given() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let hostile = MessageSummary {
         from_name: Some("Mallory\r\n\u{202e}evil\0".to_owned()),
         from_addr: Some("m@[127.0.0.1]".to_owned()),
@@ -268,7 +283,7 @@ fn text_is_stored_exactly_as_given() {
 #[test]
 fn a_plain_maildir_reader_sees_exactly_the_stored_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     download_batch(&store, &[("a", 1), ("b", 2)]).unwrap();
     let sent = store
         .add_message(
@@ -316,7 +331,7 @@ fn a_plain_maildir_reader_sees_exactly_the_stored_bytes() {
 fn reopening_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let ids = {
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         let ids = download_batch(&store, &[("a", 1), ("b", 2)]).unwrap();
         store
             .set_flags(
@@ -331,7 +346,7 @@ fn reopening_keeps_everything() {
         store.note_seen_on_server(&["c"], 42).unwrap();
         ids
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let first = store.get(ids[0]).unwrap().unwrap();
     assert!(first.flags.seen && first.flags.flagged);
     assert_eq!(fs::read(first.path.unwrap()).unwrap(), raw_message(1));
@@ -353,7 +368,7 @@ fn reopening_keeps_everything() {
 #[test]
 fn flags_are_mirrored_in_maildir_names() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
     let path = |store: &Store| store.get(id).unwrap().unwrap().path.unwrap();
     let name = |path: &Path| path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -431,7 +446,7 @@ fn flags_are_mirrored_in_maildir_names() {
 #[test]
 fn messages_stored_with_flags_go_to_cur() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let mut message = download("a", 1);
     message.flags.seen = true;
     let id = store
@@ -447,7 +462,7 @@ fn messages_stored_with_flags_go_to_cur() {
 #[test]
 fn a_dropped_batch_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     {
         let mut batch = store.batch();
         for n in 0..3 {
@@ -476,7 +491,7 @@ fn a_dropped_batch_leaves_nothing() {
 #[test]
 fn an_empty_batch_commits_to_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     assert!(store.batch().is_empty());
     assert_eq!(store.batch().commit().unwrap(), Vec::<i64>::new());
 }
@@ -484,7 +499,7 @@ fn an_empty_batch_commits_to_nothing() {
 #[test]
 fn a_uidl_is_never_stored_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     download_batch(&store, &[("dup", 1)]).unwrap();
     let error = download_batch(&store, &[("dup", 1)]).unwrap_err();
     assert!(
@@ -522,7 +537,7 @@ fn a_uidl_is_never_stored_twice() {
 #[test]
 fn a_staged_file_belongs_to_its_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let mut first = store.batch();
     let mut second = store.batch();
     let staged = first.create_file().unwrap();
@@ -534,7 +549,7 @@ fn a_staged_file_belongs_to_its_batch() {
 #[test]
 fn a_full_disk_while_streaming_is_reported_as_such_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let mut batch = store.batch();
     let mut staged = batch.create_file().unwrap();
     hooks::fail_write_after(3, io::ErrorKind::StorageFull);
@@ -575,7 +590,7 @@ impl<R: io::Read> io::Read for Chunked<R> {
 #[test]
 fn a_large_message_streams_through_a_small_buffer() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let body: Vec<u8> = (0u32..3_000_000).map(|i| (i % 251) as u8).collect();
     let mut batch = store.batch();
     let mut staged = batch.create_file().unwrap();
@@ -603,7 +618,7 @@ fn a_failed_commit_step_records_nothing_and_removes_its_files() {
     for step in steps {
         for kind in [io::ErrorKind::StorageFull, io::ErrorKind::Other] {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(dir.path()).unwrap();
+            let store = open_when_free(dir.path()).unwrap();
             hooks::fail_at(step, kind);
             let error = download_batch(&store, &messages).unwrap_err();
             assert_eq!(
@@ -635,7 +650,7 @@ fn crash_child() {
     ) else {
         return;
     };
-    let store = Store::open(Path::new(&dir)).unwrap();
+    let store = open_when_free(Path::new(&dir)).unwrap();
     let id = || all(&store, Folder::ALL[0]).first().map(|m| m.id);
     match scenario.as_str() {
         "batch" => {
@@ -725,14 +740,14 @@ fn a_crash_at_any_step_of_a_batch_leaves_all_or_nothing() {
     ];
     for (step, kept) in steps {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
+        drop(open_when_free(dir.path()).unwrap());
         crash_at(dir.path(), "batch", step);
         if matches!(step, Step::BeforeRename(_)) {
             // The crash really left work for recovery.
             assert!(!tmp_files(dir.path()).is_empty(), "{step:?}");
         }
 
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         assert!(tmp_files(dir.path()).is_empty(), "{step:?}");
         let files = maildir_messages(dir.path());
         let states = store.uidl_states().unwrap();
@@ -769,7 +784,7 @@ fn a_crash_at_any_step_of_a_batch_leaves_all_or_nothing() {
 fn a_store_killed_at_random_moments_is_consistent_when_reopened() {
     for delay_ms in [40, 170, 420] {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
+        drop(open_when_free(dir.path()).unwrap());
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -787,7 +802,7 @@ fn a_store_killed_at_random_moments_is_consistent_when_reopened() {
         child.kill().unwrap();
         child.wait().unwrap();
 
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         assert!(tmp_files(dir.path()).is_empty());
         let mut listed = all(&store, Folder::Inbox);
         listed.extend(all(&store, Folder::Trash));
@@ -818,13 +833,13 @@ fn a_crash_while_replacing_a_headers_only_entry_keeps_one_of_the_two() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let headers_id = {
-            let store = Store::open(dir.path()).unwrap();
+            let store = open_when_free(dir.path()).unwrap();
             store
                 .record_headers_only("big", 9_000_000, summary(1))
                 .unwrap()
         };
         crash_at(dir.path(), "upgrade", step);
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         let message = store.get(headers_id).unwrap().unwrap();
         assert_eq!(message.downloaded, kept, "{step:?}");
         assert_eq!(message.path.is_some(), kept, "{step:?}");
@@ -850,9 +865,9 @@ fn a_crash_while_adding_a_sent_copy_leaves_all_or_nothing() {
         (Step::BeforeFinish, true),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
+        drop(open_when_free(dir.path()).unwrap());
         crash_at(dir.path(), "add-sent", step);
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         assert_eq!(
             store.count(Folder::Sent).unwrap(),
             u64::from(kept),
@@ -872,11 +887,11 @@ fn a_crash_during_a_flag_change_is_finished_on_open() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let id = {
-            let store = Store::open(dir.path()).unwrap();
+            let store = open_when_free(dir.path()).unwrap();
             download_batch(&store, &[("a", 1)]).unwrap()[0]
         };
         crash_at(dir.path(), "set-flags", step);
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         let message = store.get(id).unwrap().unwrap();
         assert!(message.flags.seen, "{step:?}");
         let path = message.path.unwrap();
@@ -891,11 +906,11 @@ fn a_crash_during_a_move_to_trash_is_finished_on_open() {
     for step in [Step::BeforeMoveRename, Step::BeforeMoveFinish] {
         let dir = tempfile::tempdir().unwrap();
         let id = {
-            let store = Store::open(dir.path()).unwrap();
+            let store = open_when_free(dir.path()).unwrap();
             download_batch(&store, &[("a", 1)]).unwrap()[0]
         };
         crash_at(dir.path(), "to-trash", step);
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         let message = store.get(id).unwrap().unwrap();
         assert_eq!(message.folder, Folder::Trash, "{step:?}");
         assert_eq!(fs::read(message.path.unwrap()).unwrap(), raw_message(1));
@@ -909,13 +924,13 @@ fn a_crash_during_a_removal_from_trash_is_finished_on_open() {
     for step in [Step::BeforeUnlink, Step::BeforeRemoveFinish] {
         let dir = tempfile::tempdir().unwrap();
         let id = {
-            let store = Store::open(dir.path()).unwrap();
+            let store = open_when_free(dir.path()).unwrap();
             let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
             store.delete(id).unwrap();
             id
         };
         crash_at(dir.path(), "remove", step);
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         assert!(store.get(id).unwrap().is_none(), "{step:?}");
         assert!(maildir_messages(dir.path()).is_empty(), "{step:?}");
         let state = store.uidl_states().unwrap()["a"];
@@ -933,13 +948,13 @@ fn a_crash_while_marking_sent_never_leaves_the_message_to_be_sent_twice() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = Store::open(dir.path()).unwrap();
+            let store = open_when_free(dir.path()).unwrap();
             store
                 .outbox_add(&raw_message(1), envelope(), summary(1))
                 .unwrap();
         }
         crash_at(dir.path(), "outbox-sent", step);
-        let store = Store::open(dir.path()).unwrap();
+        let store = open_when_free(dir.path()).unwrap();
         assert_eq!(
             store.outbox_entries().unwrap().is_empty(),
             moved,
@@ -954,11 +969,11 @@ fn a_crash_while_marking_sent_never_leaves_the_message_to_be_sent_twice() {
 #[test]
 fn leftover_tmp_files_of_ours_are_removed_at_open_and_others_kept() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
+    drop(open_when_free(dir.path()).unwrap());
     let tmp = dir.path().join("Maildir/tmp");
     fs::write(tmp.join("1700000000.M12P34Q5.herald"), b"ours").unwrap();
     fs::write(tmp.join("1700000000.M12P34Q5.mailhost"), b"someone else's").unwrap();
-    drop(Store::open(dir.path()).unwrap());
+    drop(open_when_free(dir.path()).unwrap());
     assert_eq!(names_in(&tmp), ["1700000000.M12P34Q5.mailhost"]);
 }
 
@@ -967,7 +982,7 @@ fn leftover_tmp_files_of_ours_are_removed_at_open_and_others_kept() {
 #[test]
 fn a_headers_only_entry_is_filled_in_place_by_a_later_download() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = store
         .record_headers_only("big", 50_000_000, summary(1))
         .unwrap();
@@ -1010,7 +1025,7 @@ fn a_headers_only_entry_is_filled_in_place_by_a_later_download() {
 #[test]
 fn hostile_uidls_are_refused_everywhere_and_touch_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let long = "a".repeat(71);
     let hostile = [
         long.as_str(),
@@ -1051,7 +1066,7 @@ fn hostile_uidls_are_refused_everywhere_and_touch_nothing() {
 #[test]
 fn path_like_uidls_never_become_paths() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("account").as_path()).unwrap();
+    let store = open_when_free(dir.path().join("account").as_path()).unwrap();
     download_batch(
         &store,
         &[("../../escape", 1), ("/etc/passwd", 2), ("..", 3)],
@@ -1067,7 +1082,7 @@ fn path_like_uidls_never_become_paths() {
 #[test]
 fn server_tracking_records_first_sight_and_forgets_without_touching_mail() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     store.note_seen_on_server(&["a", "b"], 100).unwrap();
     store
         .note_seen_on_server(&["a".to_owned(), "c".to_owned()], 200)
@@ -1093,7 +1108,7 @@ fn server_tracking_records_first_sight_and_forgets_without_touching_mail() {
 #[test]
 fn deleting_moves_to_trash_and_queues_the_server_copy() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let ids = download_batch(&store, &[("a", 1), ("b", 2)]).unwrap();
     let local = store
         .add_message(Folder::Drafts, &raw_message(3), NewMessage::default())
@@ -1146,7 +1161,7 @@ fn deleting_moves_to_trash_and_queues_the_server_copy() {
 #[test]
 fn deleting_a_headers_only_entry_keeps_it_from_coming_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = store.record_headers_only("big", 10, summary(1)).unwrap();
     store.delete(id).unwrap();
     assert_eq!(store.get(id).unwrap().unwrap().folder, Folder::Trash);
@@ -1160,7 +1175,7 @@ fn deleting_a_headers_only_entry_keeps_it_from_coming_back() {
 #[test]
 fn a_failed_move_or_removal_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
     let before = store.get(id).unwrap().unwrap();
 
@@ -1199,7 +1214,7 @@ fn a_failed_move_or_removal_changes_nothing() {
 #[test]
 fn a_failure_after_a_rename_puts_the_file_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
     let before = store.get(id).unwrap().unwrap();
     for step in [Step::BeforeDirSync, Step::BeforeMoveFinish] {
@@ -1218,7 +1233,7 @@ fn a_failure_after_a_rename_puts_the_file_back() {
 #[test]
 fn when_even_the_undo_fails_the_next_write_finishes_the_operation() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
     hooks::fail_at(Step::BeforeMoveFinish, io::ErrorKind::Other);
     hooks::fail_at(Step::BeforeUndoRename, io::ErrorKind::Other);
@@ -1236,7 +1251,7 @@ fn a_relative_folder_still_gives_absolute_paths() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = std::env::current_dir().unwrap();
     let relative = pathdiff(dir.path(), &cwd);
-    let store = Store::open(&relative).unwrap();
+    let store = open_when_free(&relative).unwrap();
     assert!(store.dir().is_absolute());
     let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
     assert!(store.get(id).unwrap().unwrap().path.unwrap().is_absolute());
@@ -1272,7 +1287,7 @@ fn envelope() -> Envelope {
 #[test]
 fn outbox_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let local_copy =
         b"From: me@example.com\r\nTo: to@example.com\r\nBcc: secret-bcc@example.com\r\n\
                        Subject: hi\r\n\r\nhello\r\n";
@@ -1332,7 +1347,7 @@ fn outbox_lifecycle() {
 #[test]
 fn moving_a_message_out_of_the_outbox_cancels_sending() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let id = store.outbox_add(b"x", envelope(), summary(1)).unwrap();
     store.move_to(id, Folder::Drafts).unwrap();
     assert!(store.outbox_entries().unwrap().is_empty());
@@ -1346,7 +1361,7 @@ fn moving_a_message_out_of_the_outbox_cancels_sending() {
 #[test]
 fn envelopes_that_could_inject_smtp_commands_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let bad = [
         Envelope {
             from: "me@example.com".to_owned(),
@@ -1382,7 +1397,7 @@ fn envelopes_that_could_inject_smtp_commands_are_refused() {
 #[test]
 fn lists_sort_and_page_without_overlap() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let subjects = [
         "Re: banana",
         "apple",
@@ -1464,7 +1479,7 @@ fn lists_sort_and_page_without_overlap() {
 #[test]
 fn list_queries_use_the_indexes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     for (sort, column) in [
         ("sort_date", "messages_by_date"),
         ("from_sort", "messages_by_from"),
@@ -1503,7 +1518,7 @@ fn list_queries_use_the_indexes() {
 #[test]
 fn a_second_writer_is_refused_but_readers_are_welcome() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     download_batch(&store, &[("a", 1)]).unwrap();
     let error = Store::open(dir.path()).unwrap_err();
     assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
@@ -1524,20 +1539,20 @@ fn a_second_writer_is_refused_but_readers_are_welcome() {
     assert_eq!(reader.count(Folder::Inbox).unwrap(), 2);
 
     drop(store);
-    drop(Store::open(dir.path()).unwrap());
+    drop(open_when_free(dir.path()).unwrap());
     assert!(Store::open_read_only(&dir.path().join("nothing-here")).is_err());
 }
 
 #[test]
 fn a_damaged_index_is_reported_clearly() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
+    drop(open_when_free(dir.path()).unwrap());
     let index = dir.path().join("index.sqlite");
     for suffix in ["-wal", "-shm"] {
         let _ = fs::remove_file(dir.path().join(format!("index.sqlite{suffix}")));
     }
     fs::write(&index, vec![0x5a; 8192]).unwrap();
-    let error = Store::open(dir.path()).unwrap_err();
+    let error = open_when_free(dir.path()).unwrap_err();
     assert!(
         matches!(error, StoreError::CorruptIndex { .. }),
         "{error:?}"
@@ -1555,7 +1570,7 @@ fn another_programs_database_is_not_touched() {
         conn.execute_batch("CREATE TABLE notes (x); INSERT INTO notes VALUES (1);")
             .unwrap();
     }
-    let error = Store::open(dir.path()).unwrap_err();
+    let error = open_when_free(dir.path()).unwrap_err();
     assert!(
         matches!(error, StoreError::ForeignIndex { .. }),
         "{error:?}"
@@ -1570,12 +1585,12 @@ fn another_programs_database_is_not_touched() {
 #[test]
 fn a_newer_index_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::open(dir.path()).unwrap());
+    drop(open_when_free(dir.path()).unwrap());
     {
         let conn = Connection::open(dir.path().join("index.sqlite")).unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
     }
-    let error = Store::open(dir.path()).unwrap_err();
+    let error = open_when_free(dir.path()).unwrap_err();
     assert!(
         matches!(
             error,
@@ -1593,7 +1608,7 @@ fn a_newer_index_format_is_refused() {
 #[test]
 fn the_index_uses_wal_and_full_sync() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let mode: String = store
         .conn
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
@@ -1641,7 +1656,7 @@ fn a_store_can_move_to_the_account_worker_thread() {
     assert_send::<StagedFile>();
     assert_send::<StoreError>();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_when_free(dir.path()).unwrap();
     let count = std::thread::spawn(move || {
         download_batch(&store, &[("a", 1)]).unwrap();
         store.count(Folder::Inbox).unwrap()
