@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use herald_core::store::{
-    Flags, Folder, ListQuery, MessageSummary, NewMessage, SortKey, Store, SyncMode,
+    Flags, Folder, ListQuery, MailStore, MessageSummary, NewMessage, SortColumn, SyncMode,
 };
 
 const MESSAGES: u32 = 5_000;
@@ -131,7 +131,7 @@ fn message_bytes(n: u32) -> Vec<u8> {
 fn new_message(n: u32, size: usize) -> NewMessage {
     NewMessage {
         uidl: Some(format!("UID{n:08}")),
-        server_size_bytes: Some(size as u64),
+        server_size: Some(size as u64),
         summary: MessageSummary {
             from_name: Some(format!("Sender {}", n % 977)),
             from_addr: Some(format!("sender{}@example.com", n % 977)),
@@ -172,7 +172,7 @@ fn write_only(base: &Path) -> Duration {
 /// commit every `BATCH` messages. Returns (total, time inside commit).
 fn store_downloads(base: &Path, mode: SyncMode) -> (Duration, Duration) {
     let dir = tempfile::tempdir_in(base).expect("temp dir");
-    let mut store = Store::open(dir.path()).expect("open");
+    let mut store = MailStore::open(dir.path()).expect("open");
     store.set_sync_mode(mode);
     let messages: Vec<Vec<u8>> = (0..MESSAGES).map(message_bytes).collect();
     let mut in_commit = Duration::ZERO;
@@ -228,7 +228,7 @@ fn maildir_fsync_each(base: &Path) -> Duration {
 
 fn big_folder(base: &Path) {
     let dir = tempfile::tempdir_in(base).expect("temp dir");
-    let store = Store::open(dir.path()).expect("open");
+    let store = MailStore::open(dir.path()).expect("open");
     let small = |n: u32| format!("Subject: {n}\r\n\r\nbody {n}\r\n").into_bytes();
     let start = Instant::now();
     let mut n = 0;
@@ -246,14 +246,14 @@ fn big_folder(base: &Path) {
     let build = start.elapsed();
     drop(store);
 
-    let (open, store) = timed(|| Store::open(dir.path()).expect("reopen"));
+    let (open, store) = timed(|| MailStore::open(dir.path()).expect("reopen"));
     println!("| operation | time |");
     println!("|---|---:|");
     println!(
         "| build: {BIG_FOLDER} small messages in batches of 1000 | {} |",
         fmt(build)
     );
-    println!("| Store::open (with recovery check) | {} |", fmt(open));
+    println!("| MailStore::open (with recovery check) | {} |", fmt(open));
     let (first, states) = timed(|| store.uidl_states().expect("states"));
     assert_eq!(states.len(), BIG_FOLDER as usize);
     let again = median(|| {
@@ -266,28 +266,32 @@ fn big_folder(base: &Path) {
         fmt(again)
     );
     for (label, sort, offset) in [
-        ("list(Inbox, date desc, limit 100)", SortKey::Date, 0),
-        ("list(Inbox, from asc, limit 100)", SortKey::From, 0),
-        ("list(Inbox, subject asc, limit 100)", SortKey::Subject, 0),
-        ("list(Inbox, size desc, limit 100)", SortKey::Size, 0),
+        ("list(Inbox, date desc, limit 100)", SortColumn::Date, 0),
+        ("list(Inbox, from asc, limit 100)", SortColumn::From, 0),
+        (
+            "list(Inbox, subject asc, limit 100)",
+            SortColumn::Subject,
+            0,
+        ),
+        ("list(Inbox, size desc, limit 100)", SortColumn::Size, 0),
         (
             "list(Inbox, date desc, offset 99,900, limit 100)",
-            SortKey::Date,
+            SortColumn::Date,
             99_900,
         ),
     ] {
         let query = ListQuery {
             sort,
-            descending: sort != SortKey::From && sort != SortKey::Subject,
+            descending: sort != SortColumn::From && sort != SortColumn::Subject,
             offset,
             limit: 100,
         };
-        let page = store.list(Folder::Inbox, query).expect("list");
+        let page = store.list(Folder::Inbox, &query).expect("list");
         assert_eq!(page.len(), 100);
         println!(
             "| {label} | {} |",
             fmt(median(|| {
-                store.list(Folder::Inbox, query).expect("list");
+                store.list(Folder::Inbox, &query).expect("list");
             }))
         );
     }
@@ -306,7 +310,7 @@ fn big_folder(base: &Path) {
     let id = store
         .list(
             Folder::Inbox,
-            ListQuery {
+            &ListQuery {
                 limit: 1,
                 ..ListQuery::default()
             },

@@ -13,7 +13,7 @@ use super::error::{io_error, io_kind};
 use super::index::{self, state};
 use super::maildir::{self, Subdir};
 use super::{
-    Envelope, Folder, Location, NewMessage, Step, Store, StoreError, SyncMode, TxnError,
+    Envelope, Folder, Location, MailStore, NewMessage, Step, StoreError, SyncMode, TxnError,
     checkpoint, finish_pending, insert_row, uidl, uidl_row, undo_pending, write_summary,
 };
 
@@ -33,9 +33,9 @@ static BATCH_SERIAL: AtomicU64 = AtomicU64::new(0);
 /// however many messages.
 ///
 /// ```no_run
-/// # use herald_core::store::{NewMessage, Store};
+/// # use herald_core::store::{NewMessage, MailStore};
 /// # fn download(
-/// #     store: &Store,
+/// #     store: &MailStore,
 /// #     mut body: impl std::io::Read,
 /// #     uidl: &str,
 /// # ) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
@@ -60,7 +60,7 @@ static BATCH_SERIAL: AtomicU64 = AtomicU64::new(0);
 /// nothing.
 #[derive(Debug)]
 pub struct Batch<'s> {
-    store: &'s Store,
+    store: &'s MailStore,
     folder: Folder,
     serial: u64,
     entries: Vec<Entry>,
@@ -83,6 +83,30 @@ pub struct StagedFile {
     size_bytes: u64,
     failure: Option<(io::ErrorKind, String)>,
     kept: bool,
+}
+
+/// A failed write into a [`StagedFile`], carried inside the `io::Error` the
+/// writer returns.
+#[derive(Debug)]
+pub(crate) struct StagedWriteFailure {
+    pub(crate) path: PathBuf,
+    pub(crate) source: io::Error,
+}
+
+impl std::fmt::Display for StagedWriteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "could not write the message file: {}",
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for StagedWriteFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 /// A staged file that was flushed and closed, waiting for commit.
@@ -108,7 +132,7 @@ struct Planned {
 }
 
 impl<'s> Batch<'s> {
-    pub(crate) fn new(store: &'s Store, folder: Folder) -> Batch<'s> {
+    pub(crate) fn new(store: &'s MailStore, folder: Folder) -> Batch<'s> {
         Batch {
             store,
             folder,
@@ -168,7 +192,18 @@ impl<'s> Batch<'s> {
     /// downloaded; on `Err`, nothing of the batch is recorded or left on
     /// disk (see the module docs for the one exception).
     pub fn commit(mut self) -> Result<Vec<i64>, StoreError> {
+        self.commit_staged()
+    }
+
+    /// [`Batch::commit`] for the messages added so far, keeping the batch
+    /// open for more: for a download loop that commits every N messages or
+    /// bytes from inside a closure that borrows the batch. On `Err` the
+    /// messages added so far are gone (nothing recorded, files removed) and
+    /// the batch is empty.
+    pub fn commit_staged(&mut self) -> Result<Vec<i64>, StoreError> {
         let entries = mem::take(&mut self.entries);
+        self.uidls.clear();
+        self.size_bytes = 0;
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -262,12 +297,24 @@ impl StagedFile {
 
     fn refuse_after_failure(&self) -> io::Result<()> {
         match &self.failure {
-            Some((kind, _)) => Err(io::Error::new(
+            Some((kind, _)) => Err(self.with_path(io::Error::new(
                 *kind,
                 "an earlier write to this message file failed",
-            )),
+            ))),
             None => Ok(()),
         }
+    }
+
+    /// Keeps the file's path inside the `io::Error` (same kind), so that
+    /// [`StoreError::from_write`] can name it after an `io::copy`.
+    fn with_path(&self, source: io::Error) -> io::Error {
+        io::Error::new(
+            source.kind(),
+            StagedWriteFailure {
+                path: self.path.clone(),
+                source,
+            },
+        )
     }
 
     /// Flushes and closes the file; on any failure the file is removed.
@@ -308,7 +355,7 @@ impl Write for StagedFile {
             }
             Err(error) => {
                 self.note(&error);
-                Err(error)
+                Err(self.with_path(error))
             }
         }
     }
@@ -318,7 +365,13 @@ impl Write for StagedFile {
         let Some(writer) = self.writer.as_mut() else {
             return Ok(());
         };
-        writer.flush().inspect_err(|error| self.note(error))
+        match writer.flush() {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                self.note(&error);
+                Err(self.with_path(error))
+            }
+        }
     }
 }
 
@@ -351,7 +404,7 @@ fn checkpoint_write() -> io::Result<()> {
 /// The commit protocol (see the module docs). Owns the clean-up of
 /// `entries`' files on every error path.
 fn commit_entries(
-    store: &Store,
+    store: &MailStore,
     folder: Folder,
     entries: Vec<Entry>,
 ) -> Result<Vec<i64>, StoreError> {
@@ -399,7 +452,7 @@ fn commit_entries(
 /// directory entry there, recovery finds neither it nor a final file and
 /// drops the row, which is the "nothing recorded" outcome. (`syncfs` makes
 /// the entries durable anyway.)
-fn sync_staged(store: &Store, folder: Folder, entries: &[Entry]) -> Result<(), StoreError> {
+fn sync_staged(store: &MailStore, folder: Folder, entries: &[Entry]) -> Result<(), StoreError> {
     let tmp = store.subdir_path(folder, Subdir::Tmp);
     checkpoint(Step::BeforeSync).map_err(|source| io_error(io_kind::sync, source, &tmp))?;
     if store.sync_mode == SyncMode::Batched
@@ -420,7 +473,7 @@ fn sync_staged(store: &Store, folder: Folder, entries: &[Entry]) -> Result<(), S
 /// final name. Re-checks each UIDL inside the transaction, so two batches
 /// of the same store can never both store one UIDL.
 fn record_pending(
-    store: &Store,
+    store: &MailStore,
     tx: &Connection,
     folder: Folder,
     entries: &[Entry],
@@ -485,7 +538,7 @@ fn record_pending(
                     location.file_name,
                     folder.as_str(),
                     index::to_i64(entry.staged.size_bytes),
-                    message.server_size_bytes.map(index::to_i64),
+                    message.server_size.map(index::to_i64),
                     message.flags.seen,
                     message.flags.answered,
                     message.flags.flagged,
@@ -524,7 +577,7 @@ fn record_pending(
 
 /// Steps 3 and 4: rename every file to its final name, fsync the folders
 /// that received them, then mark the rows stored in one transaction.
-fn place_and_finish(store: &Store, planned: &[Planned]) -> Result<(), StoreError> {
+fn place_and_finish(store: &MailStore, planned: &[Planned]) -> Result<(), StoreError> {
     for (n, plan) in planned.iter().enumerate() {
         checkpoint(Step::BeforeRename(n))
             .and_then(|()| fs::rename(&plan.tmp_path, &plan.final_path))
@@ -549,7 +602,7 @@ fn place_and_finish(store: &Store, planned: &[Planned]) -> Result<(), StoreError
 /// files of rows still pending (final and tmp names), then drops those rows.
 /// If any of that fails, leaves the rest to recovery (`needs_recovery`),
 /// which finishes what has a file and drops what has none.
-fn undo_planned(store: &Store, planned: &[Planned]) {
+fn undo_planned(store: &MailStore, planned: &[Planned]) {
     let still_pending = |id: i64| -> rusqlite::Result<bool> {
         store.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND state IN (?2, ?3))",

@@ -204,6 +204,33 @@ impl Classify for StoreError {
 }
 
 impl StoreError {
+    /// The store's error for a failed write into a [`super::StagedFile`]
+    /// (as returned by `io::copy` into it): [`StoreError::DiskFull`] for a
+    /// full disk, else [`StoreError::WriteMessage`], naming the file.
+    pub fn from_write(error: io::Error) -> StoreError {
+        let ours = error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<super::batch::StagedWriteFailure>());
+        if ours {
+            let kind = error.kind();
+            match error
+                .into_inner()
+                .map(|inner| inner.downcast::<super::batch::StagedWriteFailure>())
+            {
+                Some(Ok(failure)) => {
+                    return io_error(io_kind::write, failure.source, &failure.path);
+                }
+                // Unreachable (checked above), but keep whatever it was.
+                Some(Err(other)) => {
+                    return io_error(io_kind::write, io::Error::new(kind, other), Path::new(""));
+                }
+                None => return io_error(io_kind::write, io::Error::from(kind), Path::new("")),
+            }
+        }
+        // Not from a staged file (the caller's own error): no path to name.
+        io_error(io_kind::write, error, Path::new(""))
+    }
+
     /// True when freeing disk space is what the user should do.
     pub fn is_disk_full(&self) -> bool {
         matches!(self, StoreError::DiskFull { .. })

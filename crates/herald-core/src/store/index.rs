@@ -226,7 +226,7 @@ pub(crate) fn message_from_row(
         id: row.get(0)?,
         folder,
         uidl: row.get(5)?,
-        size_bytes: to_u64(row.get(6)?),
+        size: to_u64(row.get(6)?),
         summary: MessageSummary {
             from_name: row.get(7)?,
             from_addr: row.get(8)?,
@@ -251,7 +251,7 @@ pub(crate) fn message_from_row(
 /// Reads a folder name column.
 pub(crate) fn folder_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Folder> {
     let name: String = row.get(index)?;
-    Folder::from_name(&name).ok_or_else(|| {
+    Folder::parse(&name).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
             rusqlite::types::Type::Text,

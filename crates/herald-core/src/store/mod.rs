@@ -35,9 +35,9 @@
 //! 4. a second transaction marks the rows stored and counts the UIDLs as
 //!    downloaded.
 //!
-//! Only step 4 makes a message visible to [`Store::list`] and a UIDL count as
+//! Only step 4 makes a message visible to [`MailStore::list`] and a UIDL count as
 //! downloaded, and it happens only once the files are durable under their
-//! final names. [`Store::open`] finishes whatever a crash interrupted: a
+//! final names. [`MailStore::open`] finishes whatever a crash interrupted: a
 //! pending row whose file is in its final place or still in `tmp/` is
 //! completed; a pending row without a file is dropped (or, for a download
 //! that was replacing a headers-only entry, restored to it); leftover files
@@ -53,10 +53,10 @@
 //!
 //! # Concurrency
 //!
-//! One [`Store`] per account writes ([`Store::open`] takes an exclusive lock
+//! One [`MailStore`] per account writes ([`MailStore::open`] takes an exclusive lock
 //! on `store.lock`; a second writer gets [`StoreError::InUse`]). Any number
-//! of [`Store::open_read_only`] readers may look at the same time (WAL).
-//! `Store` is `Send` but not `Sync`: the account's worker thread owns it.
+//! of [`MailStore::open_read_only`] readers may look at the same time (WAL).
+//! `MailStore` is `Send` but not `Sync`: the account's worker thread owns it.
 
 mod batch;
 mod error;
@@ -123,7 +123,7 @@ impl Folder {
     }
 
     /// The folder with this stable name ([`Folder::as_str`]), if any.
-    pub fn from_name(name: &str) -> Option<Folder> {
+    pub fn parse(name: &str) -> Option<Folder> {
         Folder::ALL
             .into_iter()
             .find(|folder| folder.as_str() == name)
@@ -177,14 +177,43 @@ pub struct MessageSummary {
     pub has_attachments: bool,
 }
 
+impl From<&crate::message::Summary> for MessageSummary {
+    /// The list columns of a parsed message: the first From address (name
+    /// and address apart), To and Cc as `Name <address>` (or the bare
+    /// address), and the rest as parsed.
+    fn from(summary: &crate::message::Summary) -> MessageSummary {
+        let headers = &summary.headers;
+        let from = headers.from.first();
+        let addresses = |list: &[crate::message::Address]| -> Vec<String> {
+            list.iter()
+                .map(|address| match &address.name {
+                    Some(name) => format!("{name} <{}>", address.email),
+                    None => address.email.clone(),
+                })
+                .collect()
+        };
+        MessageSummary {
+            from_name: from.and_then(|address| address.name.clone()),
+            from_addr: from.map(|address| address.email.clone()),
+            to: addresses(&headers.to),
+            cc: addresses(&headers.cc),
+            subject: headers.subject.clone(),
+            date: headers.date_unix,
+            message_id: headers.message_id.clone(),
+            has_attachments: summary.has_attachments,
+        }
+    }
+}
+
 /// A message about to be stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewMessage {
     /// The server's UIDL for a download (validated, see [`is_valid_uidl`]);
     /// `None` for a message made here (Sent, Drafts, Outbox).
     pub uidl: Option<String>,
-    /// The size the server announced (LIST), if it came from a server.
-    pub server_size_bytes: Option<u64>,
+    /// The size in bytes the server announced (LIST), if it came from a
+    /// server.
+    pub server_size: Option<u64>,
     /// The list columns.
     pub summary: MessageSummary,
     /// Initial flags. A message with no flag goes to `new/`, otherwise to
@@ -206,9 +235,9 @@ pub struct StoredMessage {
     pub uidl: Option<String>,
     /// The list columns.
     pub summary: MessageSummary,
-    /// The size of the local file, or the server's size for a headers-only
-    /// entry.
-    pub size_bytes: u64,
+    /// The size in bytes of the local file, or the server's size for a
+    /// headers-only entry.
+    pub size: u64,
     /// Seen, answered, flagged.
     pub flags: Flags,
     /// False for a headers-only entry (over the size limit, not downloaded).
@@ -221,7 +250,7 @@ pub struct StoredMessage {
 
 /// The column a list is sorted by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SortKey {
+pub enum SortColumn {
     /// The Date header, or the arrival time when there is none.
     #[default]
     Date,
@@ -237,23 +266,23 @@ pub enum SortKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListQuery {
     /// The sort column; ties are broken by id, so pages never overlap.
-    pub sort: SortKey,
+    pub sort: SortColumn,
     /// Largest (newest, last) first.
     pub descending: bool,
     /// Messages to skip.
-    pub offset: u64,
+    pub offset: usize,
     /// At most this many messages.
-    pub limit: u64,
+    pub limit: usize,
 }
 
 impl Default for ListQuery {
     /// Newest first, everything.
     fn default() -> Self {
         ListQuery {
-            sort: SortKey::Date,
+            sort: SortColumn::Date,
             descending: true,
             offset: 0,
-            limit: u64::MAX,
+            limit: usize::MAX,
         }
     }
 }
@@ -318,7 +347,7 @@ pub enum SyncMode {
 
 /// The local mailbox of one account. See the module documentation.
 #[derive(Debug)]
-pub struct Store {
+pub struct MailStore {
     dir: PathBuf,
     maildir_root: PathBuf,
     index_path: PathBuf,
@@ -335,7 +364,7 @@ pub struct Store {
 /// An error inside a transaction: either SQLite's or one of ours.
 pub(crate) enum TxnError {
     Sql(rusqlite::Error),
-    Store(StoreError),
+    MailStore(StoreError),
 }
 
 impl From<rusqlite::Error> for TxnError {
@@ -346,12 +375,13 @@ impl From<rusqlite::Error> for TxnError {
 
 impl From<StoreError> for TxnError {
     fn from(error: StoreError) -> Self {
-        TxnError::Store(error)
+        TxnError::MailStore(error)
     }
 }
 
-/// The current time as Unix seconds.
-pub(crate) fn now_unix() -> i64 {
+/// The current time as Unix seconds, as the store records times
+/// (`received_at`, `first_seen`).
+pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| index::to_i64(elapsed.as_secs()))
@@ -373,14 +403,14 @@ struct RowState {
     flags: Flags,
 }
 
-impl Store {
+impl MailStore {
     /// Opens the store in `dir` (the account's data folder) for writing,
     /// creating the Maildir tree and the index on first use, and finishes
     /// whatever a crash interrupted (see the module docs).
     ///
-    /// Fails with [`StoreError::InUse`] while another `Store` (in this or
+    /// Fails with [`StoreError::InUse`] while another `MailStore` (in this or
     /// another process) has the same folder open for writing.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    pub fn open(dir: &Path) -> Result<MailStore, StoreError> {
         // Absolute, so that every path handed out is too.
         let dir =
             &std::path::absolute(dir).map_err(|source| io_error(io_kind::folder, source, dir))?;
@@ -402,7 +432,7 @@ impl Store {
             }
             maildir::sync_dir(dir).map_err(|source| io_error(io_kind::sync, source, dir))?;
         }
-        let store = Store {
+        let store = MailStore {
             dir: dir.to_owned(),
             maildir_root,
             index_path,
@@ -422,7 +452,7 @@ impl Store {
     /// creates nothing and recovers nothing; every method that would change
     /// something returns [`StoreError::ReadOnly`]. Rows an interrupted
     /// operation left unsettled are not shown.
-    pub fn open_read_only(dir: &Path) -> Result<Store, StoreError> {
+    pub fn open_read_only(dir: &Path) -> Result<MailStore, StoreError> {
         let dir =
             &std::path::absolute(dir).map_err(|source| io_error(io_kind::folder, source, dir))?;
         let index_path = dir.join("index.sqlite");
@@ -433,7 +463,7 @@ impl Store {
             });
         }
         let conn = index::open(&index_path, false)?;
-        Ok(Store {
+        Ok(MailStore {
             dir: dir.to_owned(),
             maildir_root: dir.join("Maildir"),
             index_path,
@@ -467,10 +497,10 @@ impl Store {
 
     /// Stores one message durably in `folder` and returns its id: a copy of
     /// a sent message, a draft, a message to send (prefer
-    /// [`Store::outbox_add`], which also stores the envelope), or a single
+    /// [`MailStore::outbox_add`], which also stores the envelope), or a single
     /// download (`message.uidl` set).
     ///
-    /// Costs a few fsyncs; for many downloads use [`Store::batch`].
+    /// Costs a few fsyncs; for many downloads use [`MailStore::batch`].
     pub fn add_message(
         &self,
         folder: Folder,
@@ -493,12 +523,12 @@ impl Store {
     pub fn record_headers_only(
         &self,
         uidl: &str,
-        server_size_bytes: u64,
-        summary: MessageSummary,
+        server_size: u64,
+        summary: &MessageSummary,
     ) -> Result<i64, StoreError> {
         uidl::check(uidl)?;
         self.writer()?;
-        let now = now_unix();
+        let now = unix_now();
         self.write_txn(|tx| {
             let existing = uidl_row(tx, uidl)?;
             if let Some((downloaded, _)) = existing
@@ -519,10 +549,10 @@ impl Store {
                     .optional()?,
                 _ => None,
             };
-            let size = index::to_i64(server_size_bytes);
+            let size = index::to_i64(server_size);
             let id = match headers_row {
                 Some(id) => {
-                    write_summary(tx, id, &summary)?;
+                    write_summary(tx, id, summary)?;
                     tx.execute(
                         "UPDATE messages SET server_size = ?2, size = ?2 WHERE id = ?1",
                         params![id, size],
@@ -532,8 +562,8 @@ impl Store {
                 None => {
                     let message = NewMessage {
                         uidl: Some(uidl.to_owned()),
-                        server_size_bytes: Some(server_size_bytes),
-                        summary,
+                        server_size: Some(server_size),
+                        summary: summary.clone(),
                         flags: Flags::default(),
                         received_at: now,
                     };
@@ -544,7 +574,7 @@ impl Store {
                         None,
                         None,
                         &message,
-                        server_size_bytes,
+                        server_size,
                     )?
                 }
             };
@@ -562,12 +592,16 @@ impl Store {
 
     /// One page of `folder`, in the order `query` asks for. Headers-only
     /// entries are included (`downloaded == false`).
-    pub fn list(&self, folder: Folder, query: ListQuery) -> Result<Vec<StoredMessage>, StoreError> {
+    pub fn list(
+        &self,
+        folder: Folder,
+        query: &ListQuery,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
         let column = match query.sort {
-            SortKey::Date => "sort_date",
-            SortKey::From => "from_sort",
-            SortKey::Subject => "subject_sort",
-            SortKey::Size => "size",
+            SortColumn::Date => "sort_date",
+            SortColumn::From => "from_sort",
+            SortColumn::Subject => "subject_sort",
+            SortColumn::Size => "size",
         };
         let direction = if query.descending { "DESC" } else { "ASC" };
         let sql = format!(
@@ -580,8 +614,8 @@ impl Store {
             let rows = statement.query_map(
                 params![
                     folder.as_str(),
-                    index::to_i64(query.limit),
-                    index::to_i64(query.offset)
+                    i64::try_from(query.limit).unwrap_or(i64::MAX),
+                    i64::try_from(query.offset).unwrap_or(i64::MAX)
                 ],
                 |row| index::message_from_row(row, &self.maildir_root),
             )?;
@@ -698,10 +732,10 @@ impl Store {
     ///
     /// Moving a message that came from the server into Trash queues its
     /// UIDL for deletion on the server (see
-    /// [`Store::pending_server_deletions`]); moving it out of Trash before
+    /// [`MailStore::pending_server_deletions`]); moving it out of Trash before
     /// that happened takes it off the queue again. Moving a message out of
     /// the Outbox cancels sending it (its envelope is dropped); moving one
-    /// into the Outbox does not send it (only [`Store::outbox_add`] gives a
+    /// into the Outbox does not send it (only [`MailStore::outbox_add`] gives a
     /// message an envelope).
     pub fn move_to(&self, id: i64, folder: Folder) -> Result<(), StoreError> {
         self.writer()?;
@@ -709,7 +743,7 @@ impl Store {
         self.relocate(id, &row, folder, row.flags, false)
     }
 
-    /// Deletes a message: moves it to Trash (see [`Store::move_to`]), or,
+    /// Deletes a message: moves it to Trash (see [`MailStore::move_to`]), or,
     /// when it is already in Trash, removes its file and row for good. Its
     /// UIDL stays tracked as deleted locally, so it is not downloaded again.
     pub fn delete(&self, id: i64) -> Result<(), StoreError> {
@@ -778,23 +812,19 @@ impl Store {
 
     /// Puts a message to send in the Outbox, durably: `local_copy` is the
     /// message as the user's copy (Bcc header included), `envelope` whom to
-    /// send it to, `summary` its list columns. Returns its id.
-    pub fn outbox_add(
-        &self,
-        local_copy: &[u8],
-        envelope: Envelope,
-        summary: MessageSummary,
-    ) -> Result<i64, StoreError> {
+    /// send it to. Its list columns are read from `local_copy`'s headers.
+    /// Returns its id.
+    pub fn outbox_add(&self, local_copy: &[u8], envelope: Envelope) -> Result<i64, StoreError> {
         check_envelope(&envelope)?;
         let message = NewMessage {
             uidl: None,
-            server_size_bytes: None,
-            summary,
+            server_size: None,
+            summary: MessageSummary::from(&crate::message::Summary::from_prefix(local_copy, true)),
             flags: Flags {
                 seen: true,
                 ..Flags::default()
             },
-            received_at: now_unix(),
+            received_at: unix_now(),
         };
         let mut batch = Batch::new(self, Folder::Outbox);
         batch.add_bytes(local_copy, message, Some(envelope))?;
@@ -843,7 +873,7 @@ impl Store {
         permanent: bool,
     ) -> Result<(), StoreError> {
         self.writer()?;
-        let now = now_unix();
+        let now = unix_now();
         self.write_txn(|tx| {
             let changed = tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, permanent = ?3,
@@ -912,7 +942,7 @@ impl Store {
             Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate).map_err(ix)?;
         let value = f(&tx).map_err(|error| match error {
             TxnError::Sql(error) => ix(error),
-            TxnError::Store(error) => error,
+            TxnError::MailStore(error) => error,
         })?;
         tx.commit().map_err(ix)?;
         Ok(value)
@@ -1146,7 +1176,7 @@ impl Store {
                     row.get(0)?,
                     row.get(1)?,
                     location,
-                    staged.as_deref().and_then(Folder::from_name),
+                    staged.as_deref().and_then(Folder::parse),
                 ))
             })?;
             rows.collect()
@@ -1398,7 +1428,7 @@ fn insert_row(
         location.map(|l| l.file_name.as_str()),
         staged_folder.map(Folder::as_str),
         message.uidl,
-        message.server_size_bytes.map(index::to_i64),
+        message.server_size.map(index::to_i64),
         index::to_i64(size_bytes),
         summary.from_name,
         summary.from_addr,

@@ -94,7 +94,7 @@ fn summary(n: u32) -> MessageSummary {
 fn download(uidl: &str, n: u32) -> NewMessage {
     NewMessage {
         uidl: Some(uidl.to_owned()),
-        server_size_bytes: Some(raw_message(n).len() as u64),
+        server_size: Some(raw_message(n).len() as u64),
         summary: summary(n),
         flags: Flags::default(),
         received_at: 1_800_000_000,
@@ -102,7 +102,7 @@ fn download(uidl: &str, n: u32) -> NewMessage {
 }
 
 /// Downloads `(uidl, n)` pairs in one batch, streaming like the engine.
-fn download_batch(store: &Store, messages: &[(&str, u32)]) -> Result<Vec<i64>, StoreError> {
+fn download_batch(store: &MailStore, messages: &[(&str, u32)]) -> Result<Vec<i64>, StoreError> {
     let mut batch = store.batch();
     for &(uidl, n) in messages {
         let mut staged = batch.create_file()?;
@@ -153,13 +153,13 @@ fn tmp_files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// `Store::open`, waiting out a lock held for a moment by another test's
+/// `MailStore::open`, waiting out a lock held for a moment by another test's
 /// child process: between fork and exec a child holds copies of all our
 /// descriptors, the store's lock included.
-fn open_when_free(dir: &Path) -> Result<Store, StoreError> {
+fn open_when_free(dir: &Path) -> Result<MailStore, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        match Store::open(dir) {
+        match MailStore::open(dir) {
             Err(StoreError::InUse { .. }) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
@@ -168,8 +168,8 @@ fn open_when_free(dir: &Path) -> Result<Store, StoreError> {
     }
 }
 
-fn all(store: &Store, folder: Folder) -> Vec<StoredMessage> {
-    store.list(folder, ListQuery::default()).unwrap()
+fn all(store: &MailStore, folder: Folder) -> Vec<StoredMessage> {
+    store.list(folder, &ListQuery::default()).unwrap()
 }
 
 // ----- layout and round trip -------------------------------------------------
@@ -201,9 +201,9 @@ fn folder_names_are_stable() {
     let names: Vec<&str> = Folder::ALL.iter().map(|f| f.as_str()).collect();
     assert_eq!(names, ["inbox", "sent", "drafts", "outbox", "trash"]);
     for folder in Folder::ALL {
-        assert_eq!(Folder::from_name(folder.as_str()), Some(folder));
+        assert_eq!(Folder::parse(folder.as_str()), Some(folder));
     }
-    assert_eq!(Folder::from_name("Inbox"), None);
+    assert_eq!(Folder::parse("Inbox"), None);
     assert_eq!(serde_json::to_string(&Folder::Sent).unwrap(), "\"sent\"");
 }
 
@@ -224,7 +224,7 @@ fn downloaded_messages_round_trip_through_index_and_files() {
     assert_eq!(first.folder, Folder::Inbox);
     assert_eq!(first.uidl.as_deref(), Some("uidl-1"));
     assert_eq!(first.summary, summary(1));
-    assert_eq!(first.size_bytes, raw_message(1).len() as u64);
+    assert_eq!(first.size, raw_message(1).len() as u64);
     assert!(first.downloaded);
     assert_eq!(first.flags, Flags::default());
     assert_eq!(first.received_at, 1_800_000_000);
@@ -370,7 +370,7 @@ fn flags_are_mirrored_in_maildir_names() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_when_free(dir.path()).unwrap();
     let id = download_batch(&store, &[("a", 1)]).unwrap()[0];
-    let path = |store: &Store| store.get(id).unwrap().unwrap().path.unwrap();
+    let path = |store: &MailStore| store.get(id).unwrap().unwrap().path.unwrap();
     let name = |path: &Path| path.file_name().unwrap().to_str().unwrap().to_owned();
 
     let original = path(&store);
@@ -489,6 +489,29 @@ fn a_dropped_batch_leaves_nothing() {
 }
 
 #[test]
+fn a_batch_can_commit_as_it_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_when_free(dir.path()).unwrap();
+    let mut batch = store.batch();
+    let mut ids = Vec::new();
+    for n in 0..5u32 {
+        let mut staged = batch.create_file().unwrap();
+        staged.write_all(&raw_message(n)).unwrap();
+        batch.add(staged, download(&format!("u{n}"), n)).unwrap();
+        if batch.len() == 2 {
+            ids.extend(batch.commit_staged().unwrap());
+            assert!(batch.is_empty());
+            assert_eq!(batch.size_bytes(), 0);
+            assert_eq!(store.count(Folder::Inbox).unwrap(), ids.len() as u64);
+        }
+    }
+    ids.extend(batch.commit().unwrap());
+    assert_eq!(ids.len(), 5);
+    assert_eq!(store.count(Folder::Inbox).unwrap(), 5);
+    assert!(tmp_files(dir.path()).is_empty());
+}
+
+#[test]
 fn an_empty_batch_commits_to_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_when_free(dir.path()).unwrap();
@@ -561,6 +584,10 @@ fn a_full_disk_while_streaming_is_reported_as_such_and_leaves_nothing() {
     assert!(error.is_disk_full(), "{error:?}");
     assert!(error.to_string().contains("the disk is full"), "{error}");
     assert_eq!(error.kind(), ErrorKind::Storage);
+    // The error io::copy returned says the same, and names the file.
+    let from_copy = StoreError::from_write(copy_error);
+    assert!(from_copy.is_disk_full(), "{from_copy:?}");
+    assert!(from_copy.to_string().ends_with(".herald"), "{from_copy}");
     // The engine may still try to add it: refused, file removed.
     let error = batch.add(staged, download("a", 1)).unwrap_err();
     assert!(error.is_disk_full(), "{error:?}");
@@ -599,7 +626,7 @@ fn a_large_message_streams_through_a_small_buffer() {
     batch.add(staged, download("big", 1)).unwrap();
     let id = batch.commit().unwrap()[0];
     let message = store.get(id).unwrap().unwrap();
-    assert_eq!(message.size_bytes, body.len() as u64);
+    assert_eq!(message.size, body.len() as u64);
     assert_eq!(fs::read(message.path.unwrap()).unwrap(), body);
 }
 
@@ -835,7 +862,7 @@ fn a_crash_while_replacing_a_headers_only_entry_keeps_one_of_the_two() {
         let headers_id = {
             let store = open_when_free(dir.path()).unwrap();
             store
-                .record_headers_only("big", 9_000_000, summary(1))
+                .record_headers_only("big", 9_000_000, &summary(1))
                 .unwrap()
         };
         crash_at(dir.path(), "upgrade", step);
@@ -845,7 +872,7 @@ fn a_crash_while_replacing_a_headers_only_entry_keeps_one_of_the_two() {
         assert_eq!(message.path.is_some(), kept, "{step:?}");
         assert_eq!(store.uidl_states().unwrap()["big"].downloaded, kept);
         if !kept {
-            assert_eq!(message.size_bytes, 9_000_000);
+            assert_eq!(message.size, 9_000_000);
         }
         assert_eq!(
             store.count(Folder::Inbox).unwrap(),
@@ -949,9 +976,7 @@ fn a_crash_while_marking_sent_never_leaves_the_message_to_be_sent_twice() {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = open_when_free(dir.path()).unwrap();
-            store
-                .outbox_add(&raw_message(1), envelope(), summary(1))
-                .unwrap();
+            store.outbox_add(&raw_message(1), envelope()).unwrap();
         }
         crash_at(dir.path(), "outbox-sent", step);
         let store = open_when_free(dir.path()).unwrap();
@@ -984,12 +1009,12 @@ fn a_headers_only_entry_is_filled_in_place_by_a_later_download() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_when_free(dir.path()).unwrap();
     let id = store
-        .record_headers_only("big", 50_000_000, summary(1))
+        .record_headers_only("big", 50_000_000, &summary(1))
         .unwrap();
     let entry = store.get(id).unwrap().unwrap();
     assert!(!entry.downloaded);
     assert_eq!(entry.path, None);
-    assert_eq!(entry.size_bytes, 50_000_000);
+    assert_eq!(entry.size, 50_000_000);
     assert_eq!(store.count(Folder::Inbox).unwrap(), 1);
     let state = store.uidl_states().unwrap()["big"];
     assert!(!state.downloaded);
@@ -999,7 +1024,7 @@ fn a_headers_only_entry_is_filled_in_place_by_a_later_download() {
     // Recording again updates the same row.
     assert_eq!(
         store
-            .record_headers_only("big", 50_000_001, summary(1))
+            .record_headers_only("big", 50_000_001, &summary(1))
             .unwrap(),
         id
     );
@@ -1008,12 +1033,14 @@ fn a_headers_only_entry_is_filled_in_place_by_a_later_download() {
     assert_eq!(ids, [id]);
     let full = store.get(id).unwrap().unwrap();
     assert!(full.downloaded);
-    assert_eq!(full.size_bytes, raw_message(1).len() as u64);
+    assert_eq!(full.size, raw_message(1).len() as u64);
     assert_eq!(fs::read(full.path.unwrap()).unwrap(), raw_message(1));
     assert_eq!(store.count(Folder::Inbox).unwrap(), 1);
     assert!(store.uidl_states().unwrap()["big"].downloaded);
 
-    let error = store.record_headers_only("big", 1, summary(1)).unwrap_err();
+    let error = store
+        .record_headers_only("big", 1, &summary(1))
+        .unwrap_err();
     assert!(
         matches!(error, StoreError::AlreadyDownloaded { .. }),
         "{error:?}"
@@ -1049,7 +1076,7 @@ fn hostile_uidls_are_refused_everywhere_and_touch_nothing() {
         assert_eq!(error.kind(), ErrorKind::Input);
         assert!(!error.to_string().contains('\0'));
         assert!(error.to_string().chars().count() < 130, "{error}");
-        let error = store.record_headers_only(uidl, 1, summary(1)).unwrap_err();
+        let error = store.record_headers_only(uidl, 1, &summary(1)).unwrap_err();
         assert!(matches!(error, StoreError::InvalidUidl { .. }), "{error:?}");
         let error = store.note_seen_on_server(&["fine", uidl], 1).unwrap_err();
         assert!(matches!(error, StoreError::InvalidUidl { .. }), "{error:?}");
@@ -1162,7 +1189,7 @@ fn deleting_moves_to_trash_and_queues_the_server_copy() {
 fn deleting_a_headers_only_entry_keeps_it_from_coming_back() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_when_free(dir.path()).unwrap();
-    let id = store.record_headers_only("big", 10, summary(1)).unwrap();
+    let id = store.record_headers_only("big", 10, &summary(1)).unwrap();
     store.delete(id).unwrap();
     assert_eq!(store.get(id).unwrap().unwrap().folder, Folder::Trash);
     store.delete(id).unwrap();
@@ -1291,9 +1318,12 @@ fn outbox_lifecycle() {
     let local_copy =
         b"From: me@example.com\r\nTo: to@example.com\r\nBcc: secret-bcc@example.com\r\n\
                        Subject: hi\r\n\r\nhello\r\n";
-    let id = store
-        .outbox_add(local_copy, envelope(), summary(1))
-        .unwrap();
+    let id = store.outbox_add(local_copy, envelope()).unwrap();
+
+    let listed = store.get(id).unwrap().unwrap();
+    assert_eq!(listed.summary.subject.as_deref(), Some("hi"));
+    assert_eq!(listed.summary.from_addr.as_deref(), Some("me@example.com"));
+    assert_eq!(listed.summary.to, ["to@example.com"]);
 
     let entries = store.outbox_entries().unwrap();
     assert_eq!(entries.len(), 1);
@@ -1348,7 +1378,7 @@ fn outbox_lifecycle() {
 fn moving_a_message_out_of_the_outbox_cancels_sending() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_when_free(dir.path()).unwrap();
-    let id = store.outbox_add(b"x", envelope(), summary(1)).unwrap();
+    let id = store.outbox_add(b"x", envelope()).unwrap();
     store.move_to(id, Folder::Drafts).unwrap();
     assert!(store.outbox_entries().unwrap().is_empty());
     store.move_to(id, Folder::Outbox).unwrap();
@@ -1381,7 +1411,7 @@ fn envelopes_that_could_inject_smtp_commands_are_refused() {
         },
     ];
     for envelope in bad {
-        let error = store.outbox_add(b"x", envelope, summary(1)).unwrap_err();
+        let error = store.outbox_add(b"x", envelope).unwrap_err();
         assert!(
             matches!(error, StoreError::InvalidEnvelope { .. }),
             "{error:?}"
@@ -1426,7 +1456,7 @@ fn lists_sort_and_page_without_overlap() {
         store
             .list(
                 Folder::Inbox,
-                ListQuery {
+                &ListQuery {
                     sort,
                     descending,
                     offset: 0,
@@ -1439,7 +1469,7 @@ fn lists_sort_and_page_without_overlap() {
             .collect()
     };
     assert_eq!(
-        subjects_in(SortKey::Subject, false),
+        subjects_in(SortColumn::Subject, false),
         [
             "apple",
             "Re: banana",
@@ -1449,22 +1479,22 @@ fn lists_sort_and_page_without_overlap() {
         ]
     );
     // No Date header: sorted by arrival (1_800_000_000, newest here).
-    assert_eq!(subjects_in(SortKey::Date, true)[0], "date");
-    assert_eq!(subjects_in(SortKey::Size, true)[0], "Re: banana");
+    assert_eq!(subjects_in(SortColumn::Date, true)[0], "date");
+    assert_eq!(subjects_in(SortColumn::Size, true)[0], "Re: banana");
     // Display name first, else the address.
-    assert_eq!(subjects_in(SortKey::From, false)[0], "RE: Fwd: cherry");
+    assert_eq!(subjects_in(SortColumn::From, false)[0], "RE: Fwd: cherry");
 
     let mut seen = Vec::new();
     for page in 0..3 {
         let query = ListQuery {
-            sort: SortKey::Date,
+            sort: SortColumn::Date,
             descending: true,
             offset: page * 2,
             limit: 2,
         };
         seen.extend(
             store
-                .list(Folder::Inbox, query)
+                .list(Folder::Inbox, &query)
                 .unwrap()
                 .into_iter()
                 .map(|m| m.id),
@@ -1520,11 +1550,11 @@ fn a_second_writer_is_refused_but_readers_are_welcome() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_when_free(dir.path()).unwrap();
     download_batch(&store, &[("a", 1)]).unwrap();
-    let error = Store::open(dir.path()).unwrap_err();
+    let error = MailStore::open(dir.path()).unwrap_err();
     assert!(matches!(error, StoreError::InUse { .. }), "{error:?}");
     assert!(error.to_string().contains("in use"), "{error}");
 
-    let reader = Store::open_read_only(dir.path()).unwrap();
+    let reader = MailStore::open_read_only(dir.path()).unwrap();
     assert_eq!(reader.count(Folder::Inbox).unwrap(), 1);
     let id = all(&reader, Folder::Inbox)[0].id;
     let error = reader.delete(id).unwrap_err();
@@ -1540,7 +1570,7 @@ fn a_second_writer_is_refused_but_readers_are_welcome() {
 
     drop(store);
     drop(open_when_free(dir.path()).unwrap());
-    assert!(Store::open_read_only(&dir.path().join("nothing-here")).is_err());
+    assert!(MailStore::open_read_only(&dir.path().join("nothing-here")).is_err());
 }
 
 #[test]
@@ -1652,7 +1682,7 @@ fn error_messages_are_lowercase_and_end_with_the_path() {
 #[test]
 fn a_store_can_move_to_the_account_worker_thread() {
     fn assert_send<T: Send>() {}
-    assert_send::<Store>();
+    assert_send::<MailStore>();
     assert_send::<StagedFile>();
     assert_send::<StoreError>();
     let dir = tempfile::tempdir().unwrap();
