@@ -304,7 +304,11 @@ pub fn list(profile: Option<PathBuf>, args: ListArgs) -> CliResult {
     let mut entries = Vec::new();
     let mut found = false;
     for account in accounts.iter() {
-        if args.account.as_deref().is_some_and(|name| name != account.name) {
+        if args
+            .account
+            .as_deref()
+            .is_some_and(|name| name != account.name)
+        {
             continue;
         }
         found = true;
@@ -350,11 +354,25 @@ pub fn list(profile: Option<PathBuf>, args: ListArgs) -> CliResult {
         println!(
             "{:>6}  {}  {:<30}  {:<50}  {:>9}{}",
             entry.id,
-            entry.date.map(format_date).unwrap_or_else(|| " ".repeat(16)),
-            truncate(entry.from_name.as_deref().or(entry.from.as_deref()).unwrap_or(""), 30),
+            entry
+                .date
+                .map(format_date)
+                .unwrap_or_else(|| " ".repeat(16)),
+            truncate(
+                entry
+                    .from_name
+                    .as_deref()
+                    .or(entry.from.as_deref())
+                    .unwrap_or(""),
+                30
+            ),
             truncate(entry.subject.as_deref().unwrap_or("(no subject)"), 50),
             entry.size,
-            if entry.downloaded { "" } else { "  (not downloaded)" }
+            if entry.downloaded {
+                ""
+            } else {
+                "  (not downloaded)"
+            }
         );
     }
     Ok(())
@@ -378,11 +396,18 @@ pub fn server_list(profile: Option<PathBuf>, args: ServerListArgs) -> CliResult 
         println!(
             "{:>5}  {}  {:<30}  {:<50}  {:>9}{}",
             message.number,
-            message.date.map(format_date).unwrap_or_else(|| " ".repeat(16)),
+            message
+                .date
+                .map(format_date)
+                .unwrap_or_else(|| " ".repeat(16)),
             truncate(message.from.as_deref().unwrap_or(""), 30),
             truncate(message.subject.as_deref().unwrap_or("(no subject)"), 50),
             message.size,
-            if message.downloaded { "  downloaded" } else { "" }
+            if message.downloaded {
+                "  downloaded"
+            } else {
+                ""
+            }
         );
     }
     Ok(())
@@ -421,10 +446,13 @@ pub fn send(profile: Option<PathBuf>, args: SendArgs) -> CliResult {
 }
 
 fn draft_args(args: &SendDraftArgs, account: &Account) -> DraftArgs {
-    let from = args.from.clone().unwrap_or_else(|| match &account.display_name {
-        Some(name) => format!("{name} <{}>", account.email_addr),
-        None => account.email_addr.clone(),
-    });
+    let from = args
+        .from
+        .clone()
+        .unwrap_or_else(|| match &account.display_name {
+            Some(name) => format!("{name} <{}>", account.email_addr),
+            None => account.email_addr.clone(),
+        });
     DraftArgs {
         from,
         to: args.to.clone(),
@@ -538,7 +566,10 @@ fn failure_summary(report: &ConnectionReport) -> String {
 }
 
 fn print_check(title: &str, check: &ServerCheck) {
-    println!("{title}: {}:{} ({})", check.host, check.port, check.security);
+    println!(
+        "{title}: {}:{} ({})",
+        check.host, check.port, check.security
+    );
     if let Some(version) = check.tls_version {
         println!("  encryption: {version}");
     }
@@ -582,7 +613,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;

@@ -14,12 +14,15 @@ pub mod attachment;
 pub mod compose;
 pub mod credentials;
 pub mod digest;
+pub mod engine;
 pub mod error;
 pub mod message;
 pub mod net;
+pub mod outgoing;
 pub mod pop3;
 pub mod smtp;
 pub mod store;
+pub mod sync;
 pub mod text;
 
 pub use error::{Classify, ErrorKind};

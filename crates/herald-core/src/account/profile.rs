@@ -73,7 +73,8 @@ impl Profile {
     /// names sanitise alike apart.
     pub fn mailbox_dir(&self, account_name: &str) -> PathBuf {
         let hash = crate::digest::sha256_hex(account_name.as_bytes());
-        let safe = crate::attachment::sanitize_filename(Some(account_name), "application/octet-stream");
+        let safe =
+            crate::attachment::sanitize_filename(Some(account_name), "application/octet-stream");
         self.data_dir
             .join("mail")
             .join(format!("{safe}-{}", &hash[..8]))

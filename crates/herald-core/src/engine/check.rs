@@ -100,8 +100,13 @@ fn check_pop3(
     check.certificate = client.tls_certificate();
     check.capabilities = client.capabilities().raw.clone();
     check.tls_version = Some(
-        if Pop3Client::connect(&account.pop3, &tls.clone().requiring_tls13(), limits, cancel)
-            .is_ok()
+        if Pop3Client::connect(
+            &account.pop3,
+            &tls.clone().requiring_tls13(),
+            limits,
+            cancel,
+        )
+        .is_ok()
         {
             TlsVersion::Tls13
         } else {
@@ -158,8 +163,13 @@ fn check_smtp(
     check.certificate = client.tls_certificate();
     check.capabilities = client.capabilities().raw.clone();
     check.tls_version = Some(
-        if SmtpClient::connect(&account.smtp, &tls.clone().requiring_tls13(), limits, cancel)
-            .is_ok()
+        if SmtpClient::connect(
+            &account.smtp,
+            &tls.clone().requiring_tls13(),
+            limits,
+            cancel,
+        )
+        .is_ok()
         {
             TlsVersion::Tls13
         } else {

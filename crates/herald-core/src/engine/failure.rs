@@ -11,7 +11,7 @@ pub struct Failure {
     /// The error and its causes in words a person can act on.
     pub message: String,
     /// The refused certificate, for [`ErrorKind::Certificate`].
-    pub certificate: Option<CertificateProblem>,
+    pub certificate: Option<Box<CertificateProblem>>,
 }
 
 impl Failure {
@@ -20,7 +20,7 @@ impl Failure {
         Failure {
             kind: error.kind(),
             message: describe(error),
-            certificate: error.certificate().cloned(),
+            certificate: error.certificate().cloned().map(Box::new),
         }
     }
 }

@@ -27,6 +27,9 @@ use crate::compose::ComposedMessage;
 use crate::outgoing::{FlushedEntry, Sent};
 use crate::sync::{Progress, ServerMessage, SyncReport};
 
+/// The outcome of an Outbox flush: each entry tried, by Outbox id.
+pub type FlushResults = Vec<(i64, Result<Sent, Failure>)>;
+
 /// Called after each event is sent, from the worker thread.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
@@ -75,7 +78,7 @@ pub enum EventKind {
         result: Result<Sent, Failure>,
     },
     /// An Outbox flush finished: one result per entry tried.
-    OutboxFlushed(Result<Vec<(i64, Result<Sent, Failure>)>, Failure>),
+    OutboxFlushed(Result<FlushResults, Failure>),
     /// A connection test finished.
     ConnectionTested(Box<ConnectionReport>),
     /// The server list is ready (with warnings).
@@ -105,9 +108,14 @@ pub enum Activity {
     DeletingOnServer,
 }
 
-pub(crate) fn flushed_to_event(entries: Vec<FlushedEntry>) -> Vec<(i64, Result<Sent, Failure>)> {
+pub(crate) fn flushed_to_event(entries: Vec<FlushedEntry>) -> FlushResults {
     entries
         .into_iter()
-        .map(|entry| (entry.outbox_id, entry.result.map_err(|error| Failure::from_error(&error))))
+        .map(|entry| {
+            (
+                entry.outbox_id,
+                entry.result.map_err(|error| Failure::from_error(&error)),
+            )
+        })
         .collect()
 }

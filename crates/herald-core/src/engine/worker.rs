@@ -188,13 +188,22 @@ impl Worker {
     fn get_mail(&mut self) -> Result<sync::SyncReport, Failure> {
         let (password, tls) = self.prerequisites()?;
         let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let session = sync::Session {
+            account,
+            password: &password,
+            tls: &tls,
+            limits,
+            cancel,
+        };
         let events = &self.events;
         let waker = &self.waker;
         let name = &account.name;
         let store = self.store.as_mut().ok_or_else(no_store)?;
         sync::get_mail(&session, store, &mut |progress| {
-            let event = Event { account: name.clone(), kind: EventKind::Progress(progress) };
+            let event = Event {
+                account: name.clone(),
+                kind: EventKind::Progress(progress),
+            };
             if events.send(event).is_ok() {
                 waker();
             }
@@ -205,13 +214,22 @@ impl Worker {
     fn download_from_server(&mut self, uidls: &[String]) -> Result<sync::SyncReport, Failure> {
         let (password, tls) = self.prerequisites()?;
         let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let session = sync::Session {
+            account,
+            password: &password,
+            tls: &tls,
+            limits,
+            cancel,
+        };
         let events = &self.events;
         let waker = &self.waker;
         let name = &account.name;
         let store = self.store.as_mut().ok_or_else(no_store)?;
         sync::download_from_server(&session, store, uidls, &mut |progress| {
-            let event = Event { account: name.clone(), kind: EventKind::Progress(progress) };
+            let event = Event {
+                account: name.clone(),
+                kind: EventKind::Progress(progress),
+            };
             if events.send(event).is_ok() {
                 waker();
             }
@@ -222,31 +240,59 @@ impl Worker {
     fn delete_from_server(&mut self, uidls: &[String]) -> Result<sync::SyncReport, Failure> {
         let (password, tls) = self.prerequisites()?;
         let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let session = sync::Session {
+            account,
+            password: &password,
+            tls: &tls,
+            limits,
+            cancel,
+        };
         let store = self.store.as_mut().ok_or_else(no_store)?;
-        sync::delete_from_server(&session, store, uidls).map_err(|error| Failure::from_error(&error))
+        sync::delete_from_server(&session, store, uidls)
+            .map_err(|error| Failure::from_error(&error))
     }
 
     fn list_server(&mut self) -> Result<(Vec<sync::ServerMessage>, Vec<String>), Failure> {
         let (password, tls) = self.prerequisites()?;
         let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session { account, password: &password, tls: &tls, limits, cancel };
+        let session = sync::Session {
+            account,
+            password: &password,
+            tls: &tls,
+            limits,
+            cancel,
+        };
         let store = self.store.as_ref().ok_or_else(no_store)?;
         sync::list_server(&session, store).map_err(|error| Failure::from_error(&error))
     }
 
-    fn send(&mut self, message: &crate::compose::ComposedMessage) -> Result<outgoing::Sent, Failure> {
+    fn send(
+        &mut self,
+        message: &crate::compose::ComposedMessage,
+    ) -> Result<outgoing::Sent, Failure> {
         let (password, tls) = self.prerequisites()?;
         let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = outgoing::Session { account, password: &password, tls: &tls, limits, cancel };
+        let session = outgoing::Session {
+            account,
+            password: &password,
+            tls: &tls,
+            limits,
+            cancel,
+        };
         let store = self.store.as_mut().ok_or_else(no_store)?;
         outgoing::send(&session, store, message).map_err(|error| Failure::from_error(&error))
     }
 
-    fn flush_outbox(&mut self) -> Result<Vec<(i64, Result<outgoing::Sent, Failure>)>, Failure> {
+    fn flush_outbox(&mut self) -> Result<super::FlushResults, Failure> {
         let (password, tls) = self.prerequisites()?;
         let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = outgoing::Session { account, password: &password, tls: &tls, limits, cancel };
+        let session = outgoing::Session {
+            account,
+            password: &password,
+            tls: &tls,
+            limits,
+            cancel,
+        };
         let store = self.store.as_mut().ok_or_else(no_store)?;
         outgoing::flush_outbox(&session, store)
             .map(flushed_to_event)

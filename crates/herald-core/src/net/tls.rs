@@ -213,7 +213,7 @@ impl CertificateReason {
 }
 
 /// A refused certificate, with what a person needs to judge it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CertificateProblem {
     /// The host we connected to.
     pub host: String,

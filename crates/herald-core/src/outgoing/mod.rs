@@ -103,17 +103,15 @@ pub fn send(
         },
     )?;
     let started = Instant::now();
-    let result = session
-        .open()
-        .and_then(|mut client| {
-            client.send(
-                &message.envelope_from,
-                &message.envelope_recipients,
-                &message.sendable,
-            )?;
-            client.quit();
-            Ok(())
-        });
+    let result = session.open().and_then(|mut client| {
+        client.send(
+            &message.envelope_from,
+            &message.envelope_recipients,
+            &message.sendable,
+        )?;
+        client.quit();
+        Ok(())
+    });
     finish(store, outbox_id, message, result, started)
 }
 

@@ -24,9 +24,9 @@ use crate::account::{Account, DeletionPolicy};
 use crate::credentials::Password;
 use crate::error::{Classify, ErrorKind};
 use crate::message::Summary;
+use crate::net::NetError;
 use crate::net::tls::TlsConfig;
 use crate::net::{CancelToken, Limits};
-use crate::net::NetError;
 use crate::pop3::{Pop3Client, Pop3Error, Pop3Session};
 use crate::store::{self, MailStore, StoreError};
 
@@ -385,7 +385,9 @@ fn download(
             bytes: bytes_done,
             total_bytes,
         });
-        cancel.check().map_err(|error| SyncError::Pop3(error.into()))?;
+        cancel
+            .check()
+            .map_err(|error| SyncError::Pop3(error.into()))?;
         Ok(())
     });
     let result = result.map(|refused| {
@@ -413,8 +415,11 @@ fn deletion_candidates(
     now: i64,
 ) -> Result<Vec<Listed>, SyncError> {
     let states = store.uidl_states()?;
-    let downloaded =
-        |m: &&Listed| states.get(m.uidl.as_str()).is_some_and(|state| state.downloaded);
+    let downloaded = |m: &&Listed| {
+        states
+            .get(m.uidl.as_str())
+            .is_some_and(|state| state.downloaded)
+    };
     let chosen: Vec<Listed> = match account.deletion_policy {
         DeletionPolicy::LeaveOnServer => Vec::new(),
         DeletionPolicy::DeleteAfterDownload => listed.iter().filter(downloaded).cloned().collect(),
@@ -524,7 +529,8 @@ impl PrefixWriter {
         if chunk.len() > room {
             self.truncated = true;
         }
-        self.bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 
     fn bytes(&self) -> &[u8] {

@@ -56,10 +56,14 @@ pub fn list_server(
         .iter()
         .map(|m| {
             let summary = headers.remove(&m.number).unwrap_or_default();
-            let from = summary.headers.from.first().map(|address| match &address.name {
-                Some(name) => format!("{name} <{}>", address.email),
-                None => address.email.clone(),
-            });
+            let from = summary
+                .headers
+                .from
+                .first()
+                .map(|address| match &address.name {
+                    Some(name) => format!("{name} <{}>", address.email),
+                    None => address.email.clone(),
+                });
             ServerMessage {
                 number: m.number,
                 uidl: m.uidl.to_string(),
@@ -90,7 +94,14 @@ pub fn download_from_server(
     let mut client = session.open()?;
     let listed = list_messages(&mut client, &mut report)?;
     let wanted: Vec<Listed> = select(&listed, uidls, &mut report);
-    download(&mut client, store, &wanted, &mut report, session.cancel, progress)?;
+    download(
+        &mut client,
+        store,
+        &wanted,
+        &mut report,
+        session.cancel,
+        progress,
+    )?;
     client.quit()?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -87,7 +87,10 @@ mod tests {
 
     #[test]
     fn uidls_are_validated_as_rfc_1939_says() {
-        assert_eq!(Uidl::parse(b"whqtswO00WBw418f9t5JxYwZ").unwrap().as_str(), "whqtswO00WBw418f9t5JxYwZ");
+        assert_eq!(
+            Uidl::parse(b"whqtswO00WBw418f9t5JxYwZ").unwrap().as_str(),
+            "whqtswO00WBw418f9t5JxYwZ"
+        );
         assert_eq!(Uidl::parse(&[b'a'; 70]).unwrap().as_str().len(), 70);
         assert_eq!(Uidl::parse(&[b'a'; 71]), Err(UidlProblem::TooLong));
         assert_eq!(Uidl::parse(b""), Err(UidlProblem::Empty));
@@ -95,6 +98,9 @@ mod tests {
         assert_eq!(Uidl::parse(b"a\0b"), Err(UidlProblem::NotPrintable));
         assert_eq!(Uidl::parse("é".as_bytes()), Err(UidlProblem::NotPrintable));
         // Printable but path-like UIDLs are valid ids: they are never paths.
-        assert_eq!(Uidl::parse(b"../../etc/passwd").unwrap().as_str(), "../../etc/passwd");
+        assert_eq!(
+            Uidl::parse(b"../../etc/passwd").unwrap().as_str(),
+            "../../etc/passwd"
+        );
     }
 }
