@@ -98,6 +98,16 @@ pub struct SendDraftArgs {
     attachments: Vec<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The account.
+    #[arg(long)]
+    account: String,
+    /// Ids from `herald list`; repeatable.
+    #[arg(required = true)]
+    ids: Vec<i64>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
     /// Retry sending what waits in the Outbox.
@@ -316,7 +326,7 @@ pub fn list(profile: Option<PathBuf>, args: ListArgs) -> CliResult {
         if !dir.exists() {
             continue;
         }
-        let store = MailStore::open(&dir)?;
+        let store = MailStore::open_read_only(&dir)?;
         let query = ListQuery {
             sort: SortColumn::Date,
             descending: true,
@@ -374,6 +384,31 @@ pub fn list(profile: Option<PathBuf>, args: ListArgs) -> CliResult {
                 "  (not downloaded)"
             }
         );
+    }
+    Ok(())
+}
+
+/// Moves messages to Trash (deletes them for good when already there).
+/// With the "delete when deleted locally" policy, the next fetch deletes
+/// them on the server too.
+pub fn delete(profile: Option<PathBuf>, args: DeleteArgs) -> CliResult {
+    let profile = Profile::resolve(profile.as_deref())?;
+    let accounts = AccountList::load(&profile)?;
+    if !accounts.iter().any(|account| account.name == args.account) {
+        return Err(CliError(format!(
+            "there is no account named {:?}",
+            args.account
+        )));
+    }
+    let store = MailStore::open(&profile.mailbox_dir(&args.account))?;
+    for id in args.ids {
+        if store.get(id)?.is_none() {
+            return Err(CliError(format!(
+                "there is no message {id} in {:?}",
+                args.account
+            )));
+        }
+        store.delete(id)?;
     }
     Ok(())
 }

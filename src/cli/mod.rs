@@ -42,6 +42,8 @@ pub enum Command {
     Fetch(mail::FetchArgs),
     /// List the messages stored locally.
     List(mail::ListArgs),
+    /// Move stored messages to Trash (from Trash: delete them for good).
+    Delete(mail::DeleteArgs),
     /// List what is on an account's POP3 server, downloading nothing.
     ServerList(mail::ServerListArgs),
     /// Work with messages waiting to be sent.
@@ -64,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Fetch(args) => mail::fetch(cli.profile, args),
         Command::List(args) => mail::list(cli.profile, args),
         Command::ServerList(args) => mail::server_list(cli.profile, args),
+        Command::Delete(args) => mail::delete(cli.profile, args),
         Command::Outbox(cmd) => mail::outbox(cli.profile, cmd),
     };
     match result {

@@ -10,7 +10,7 @@ use super::reply::{Reply, shown};
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
     /// The reply's lines for display (neutralised, shortened, empty ones
-    /// dropped), the server's name line first.
+    /// dropped): one extension per line, without the server's name line.
     pub raw: Vec<String>,
     /// SIZE (RFC 1870) was advertised: we declare the size in MAIL FROM.
     pub size: bool,
@@ -44,6 +44,7 @@ impl Capabilities {
             raw: reply
                 .lines
                 .iter()
+                .skip(1)
                 .map(|line| shown(line))
                 .filter(|line| !line.is_empty())
                 .collect(),
