@@ -97,6 +97,10 @@ pub struct AddArgs {
     /// Delete mail from the server when it is deleted in Herald.
     #[arg(long)]
     delete_when_deleted_locally: bool,
+    /// Messages larger than this many bytes are not downloaded by `fetch`:
+    /// only their headers are kept, and `server-list` shows them.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    max_message_size: Option<u64>,
     /// Read the password from the first line of stdin and store it in the OS
     /// keyring.
     #[arg(long)]
@@ -177,7 +181,7 @@ fn add(profile: &Profile, explicit: Option<&Path>, args: AddArgs) -> CliResult {
             .ca_file
             .map(|path| std::path::absolute(&path).unwrap_or(path)),
         deletion_policy,
-        max_message_size_bytes: None,
+        max_message_size_bytes: args.max_message_size,
         password_command: args.password_command,
         trusted_certificates: Vec::new(),
     };
