@@ -63,6 +63,49 @@ pub fn test_connection(
     }
 }
 
+/// What [`check`] needs from a protocol client.
+trait Checkable: Sized {
+    fn certificate(&self) -> Option<CertificateDetails>;
+    fn capability_lines(&self) -> Vec<String>;
+    /// Logs in, then says goodbye.
+    fn log_in(self, user: &str, password: &Password) -> Result<(), Failure>;
+}
+
+impl Checkable for Pop3Client {
+    fn certificate(&self) -> Option<CertificateDetails> {
+        self.tls_certificate()
+    }
+
+    fn capability_lines(&self) -> Vec<String> {
+        self.capabilities().raw.clone()
+    }
+
+    fn log_in(self, user: &str, password: &Password) -> Result<(), Failure> {
+        let session = self
+            .login(user, password)
+            .map_err(|error| Failure::from_error(&error))?;
+        let _ = session.quit();
+        Ok(())
+    }
+}
+
+impl Checkable for SmtpClient {
+    fn certificate(&self) -> Option<CertificateDetails> {
+        self.tls_certificate()
+    }
+
+    fn capability_lines(&self) -> Vec<String> {
+        self.capabilities().raw.clone()
+    }
+
+    fn log_in(mut self, user: &str, password: &Password) -> Result<(), Failure> {
+        self.login(user, password)
+            .map_err(|error| Failure::from_error(&error))?;
+        self.quit();
+        Ok(())
+    }
+}
+
 fn check_pop3(
     account: &Account,
     tls: &Result<TlsConfig, Failure>,
@@ -70,60 +113,16 @@ fn check_pop3(
     limits: &Limits,
     cancel: &CancelToken,
 ) -> ServerCheck {
-    let mut check = ServerCheck {
-        host: account.pop3.host.clone(),
-        port: account.pop3.port,
-        security: match account.pop3.security {
-            Pop3Security::ImplicitTls => "implicit-tls",
-            Pop3Security::Stls => "stls",
-        },
-        tls_version: None,
-        certificate: None,
-        capabilities: Vec::new(),
-        logged_in: false,
-        failure: None,
+    let server = &account.pop3;
+    let security = match server.security {
+        Pop3Security::ImplicitTls => "implicit-tls",
+        Pop3Security::Stls => "stls",
     };
-    let tls = match tls {
-        Ok(tls) => tls,
-        Err(failure) => {
-            check.failure = Some(failure.clone());
-            return check;
-        }
-    };
-    let client = match Pop3Client::connect(&account.pop3, tls, limits, cancel) {
-        Ok(client) => client,
-        Err(error) => {
-            check.failure = Some(Failure::from_error(&error));
-            return check;
-        }
-    };
-    check.certificate = client.tls_certificate();
-    check.capabilities = client.capabilities().raw.clone();
-    check.tls_version = Some(
-        if Pop3Client::connect(
-            &account.pop3,
-            &tls.clone().requiring_tls13(),
-            limits,
-            cancel,
-        )
-        .is_ok()
-        {
-            TlsVersion::Tls13
-        } else {
-            TlsVersion::Tls12
-        },
-    );
-    match password {
-        Ok(password) => match client.login(account.login_name(), password) {
-            Ok(session) => {
-                check.logged_in = true;
-                let _ = session.quit();
-            }
-            Err(error) => check.failure = Some(Failure::from_error(&error)),
-        },
-        Err(failure) => check.failure = Some(failure.clone()),
-    }
-    check
+    let check = ServerCheck::new(&server.host, server.port, security);
+    run_check(check, account, tls, password, |tls| {
+        Pop3Client::connect(server, tls, limits, cancel)
+            .map_err(|error| Failure::from_error(&error))
+    })
 }
 
 fn check_smtp(
@@ -133,58 +132,60 @@ fn check_smtp(
     limits: &Limits,
     cancel: &CancelToken,
 ) -> ServerCheck {
-    let mut check = ServerCheck {
-        host: account.smtp.host.clone(),
-        port: account.smtp.port,
-        security: match account.smtp.security {
-            SmtpSecurity::ImplicitTls => "implicit-tls",
-            SmtpSecurity::StartTls => "starttls",
-        },
-        tls_version: None,
-        certificate: None,
-        capabilities: Vec::new(),
-        logged_in: false,
-        failure: None,
+    let server = &account.smtp;
+    let security = match server.security {
+        SmtpSecurity::ImplicitTls => "implicit-tls",
+        SmtpSecurity::StartTls => "starttls",
     };
-    let tls = match tls {
-        Ok(tls) => tls,
-        Err(failure) => {
-            check.failure = Some(failure.clone());
-            return check;
+    let check = ServerCheck::new(&server.host, server.port, security);
+    run_check(check, account, tls, password, |tls| {
+        SmtpClient::connect(server, tls, limits, cancel)
+            .map_err(|error| Failure::from_error(&error))
+    })
+}
+
+impl ServerCheck {
+    fn new(host: &str, port: u16, security: &'static str) -> ServerCheck {
+        ServerCheck {
+            host: host.to_string(),
+            port,
+            security,
+            tls_version: None,
+            certificate: None,
+            capabilities: Vec::new(),
+            logged_in: false,
+            failure: None,
         }
-    };
-    let mut client = match SmtpClient::connect(&account.smtp, tls, limits, cancel) {
-        Ok(client) => client,
-        Err(error) => {
-            check.failure = Some(Failure::from_error(&error));
-            return check;
-        }
-    };
-    check.certificate = client.tls_certificate();
-    check.capabilities = client.capabilities().raw.clone();
-    check.tls_version = Some(
-        if SmtpClient::connect(
-            &account.smtp,
-            &tls.clone().requiring_tls13(),
-            limits,
-            cancel,
-        )
-        .is_ok()
-        {
+    }
+}
+
+/// Connects, records what the server shows, finds the TLS version (a second
+/// connection that requires TLS 1.3: native-tls does not report the version
+/// it negotiated, and every backend prefers the highest both sides speak),
+/// then logs in.
+fn run_check<C: Checkable>(
+    mut check: ServerCheck,
+    account: &Account,
+    tls: &Result<TlsConfig, Failure>,
+    password: &Result<Password, Failure>,
+    connect: impl Fn(&TlsConfig) -> Result<C, Failure>,
+) -> ServerCheck {
+    let result = tls.clone().and_then(|tls| {
+        let client = connect(&tls)?;
+        check.certificate = client.certificate();
+        check.capabilities = client.capability_lines();
+        check.tls_version = Some(if connect(&tls.clone().requiring_tls13()).is_ok() {
             TlsVersion::Tls13
         } else {
             TlsVersion::Tls12
-        },
-    );
-    match password {
-        Ok(password) => match client.login(account.login_name(), password) {
-            Ok(()) => {
-                check.logged_in = true;
-                client.quit();
-            }
-            Err(error) => check.failure = Some(Failure::from_error(&error)),
-        },
-        Err(failure) => check.failure = Some(failure.clone()),
-    }
+        });
+        client.log_in(
+            account.login_name(),
+            password.as_ref().map_err(Clone::clone)?,
+        )?;
+        check.logged_in = true;
+        Ok(())
+    });
+    check.failure = result.err();
     check
 }
