@@ -53,6 +53,7 @@ pub enum Command {
 
 /// Parses the command line and runs it; errors print one line on stderr.
 pub fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let Some(command) = cli.command else {
         return crate::app::run(cli.profile);
@@ -76,6 +77,23 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `herald list | head` closes our stdout early; `println!` then panics.
+/// Like any Unix tool, stop quietly instead (status 141 = killed by SIGPIPE).
+fn exit_quietly_on_broken_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }
 
 /// An error for the CLI: one line, already in words for a person.
