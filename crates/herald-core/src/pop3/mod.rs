@@ -40,4 +40,6 @@ pub use codec::{Capabilities, Expire, LoginDelay, MAX_DATA_LINE};
 pub use error::{MessageRefused, Pop3Error};
 
 #[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
 mod tests;

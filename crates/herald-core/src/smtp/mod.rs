@@ -56,4 +56,6 @@ pub use error::{Refusal, SmtpError, Stage};
 pub use reply::{EnhancedStatus, ServerReply};
 
 #[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
 mod tests;

@@ -1636,5 +1636,8 @@ pub(crate) fn checkpoint(_step: Step) -> io::Result<()> {
     Ok(())
 }
 
+/// Failure injection for tests of the layers above (sync, outgoing).
+#[cfg(test)]
+pub(crate) use tests::hooks;
 #[cfg(test)]
 pub(crate) use tests::hooks::checkpoint;
