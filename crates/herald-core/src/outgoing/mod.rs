@@ -87,6 +87,13 @@ impl Classify for SendError {
             SendError::Account(error) => error.kind(),
         }
     }
+
+    fn certificate(&self) -> Option<&crate::net::tls::CertificateProblem> {
+        match self {
+            SendError::Smtp { source, .. } => source.certificate(),
+            SendError::Store(_) | SendError::Account(_) => None,
+        }
+    }
 }
 
 /// Puts `message` in the Outbox durably and sends it.

@@ -106,6 +106,13 @@ impl Classify for SyncError {
             SyncError::Account(error) => error.kind(),
         }
     }
+
+    fn certificate(&self) -> Option<&crate::net::tls::CertificateProblem> {
+        match self {
+            SyncError::Pop3(error) => error.certificate(),
+            SyncError::Store(_) | SyncError::Account(_) => None,
+        }
+    }
 }
 
 /// Everything a POP3 session needs besides the mailbox.
