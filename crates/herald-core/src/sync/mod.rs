@@ -157,16 +157,24 @@ pub fn get_mail(
     progress(Progress::Connecting);
     let mut client = session.open()?;
     progress(Progress::Listing);
-    let listed = list_messages(&mut client, &mut report)?;
+    let Listing {
+        messages: listed,
+        present,
+    } = list_all(&mut client, &mut report)?;
     let now = store::unix_now();
 
     let states = store.uidl_states()?;
-    let on_server: HashSet<&str> = listed.iter().map(|m| m.uidl.as_str()).collect();
-    let vanished: Vec<String> = states
-        .keys()
-        .filter(|uidl| !on_server.contains(uidl.as_str()))
-        .cloned()
-        .collect();
+    // Only a UIDL the server no longer lists at all is forgotten: one that
+    // is merely left alone this time (listed twice) or a listing with a
+    // message we could not name must not make a stored message look new.
+    let vanished: Vec<String> = match &present {
+        Some(present) => states
+            .keys()
+            .filter(|uidl| !present.contains(uidl.as_str()))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     store.forget_uidls(&vanished)?;
     let seen: Vec<&str> = listed.iter().map(|m| m.uidl.as_str()).collect();
     store.note_seen_on_server(&seen, now)?;
@@ -236,6 +244,16 @@ fn delete_and_quit(
         .collect())
 }
 
+/// What one listing of the server found.
+struct Listing {
+    /// The messages this session can act on, by number.
+    messages: Vec<Listed>,
+    /// Every valid UIDL the server listed, duplicates included; `None` when
+    /// some message got no id at all (a server without UIDL refused its
+    /// TOP), so that nobody can tell which UIDLs have gone.
+    present: Option<HashSet<String>>,
+}
+
 /// STAT, UIDL and LIST, with UIDLs validated: a message with an invalid or
 /// duplicated UIDL is left alone (never downloaded, never deleted) with a
 /// warning. A server without UIDL gets stable ids from its headers.
@@ -243,10 +261,18 @@ fn list_messages(
     client: &mut Pop3Session,
     report: &mut SyncReport,
 ) -> Result<Vec<Listed>, SyncError> {
+    list_all(client, report).map(|listing| listing.messages)
+}
+
+/// [`list_messages`], with what the server listed besides.
+fn list_all(client: &mut Pop3Session, report: &mut SyncReport) -> Result<Listing, SyncError> {
     let (count, _octets) = client.stat()?;
     report.on_server = count;
     if count == 0 {
-        return Ok(Vec::new());
+        return Ok(Listing {
+            messages: Vec::new(),
+            present: Some(HashSet::new()),
+        });
     }
     let sizes: HashMap<u32, u64> = client.list()?.into_iter().collect();
     let raw_uidls = match client.uidl()? {
@@ -259,6 +285,8 @@ fn list_messages(
             uidl::pseudo_uidls(client, &sizes, &mut report.warnings)?
         }
     };
+    let named: HashSet<u32> = raw_uidls.iter().map(|(number, _)| *number).collect();
+    let complete = sizes.keys().all(|number| named.contains(number));
     let mut by_uidl: HashMap<Uidl, Vec<u32>> = HashMap::new();
     for (number, raw) in raw_uidls {
         match Uidl::parse(&raw) {
@@ -268,6 +296,7 @@ fn list_messages(
             )),
         }
     }
+    let present = complete.then(|| by_uidl.keys().map(Uidl::to_string).collect());
     let mut listed = Vec::with_capacity(by_uidl.len());
     for (uidl, numbers) in by_uidl {
         if let [number] = numbers[..] {
@@ -280,7 +309,10 @@ fn list_messages(
         }
     }
     listed.sort_by_key(|m| m.number);
-    Ok(listed)
+    Ok(Listing {
+        messages: listed,
+        present,
+    })
 }
 
 fn record_headers_only(
