@@ -185,7 +185,10 @@ pub fn get_mail(
     for message in &listed {
         match states.get(message.uidl.as_str()) {
             Some(state) if state.downloaded || state.deleted_locally => report.skipped += 1,
-            Some(_) if size_limit.is_some_and(|limit| message.size > limit) => {
+            Some(state)
+                if state.message_id.is_some()
+                    && size_limit.is_some_and(|limit| message.size > limit) =>
+            {
                 // Already recorded from its headers; waits for the user.
                 report.skipped += 1;
             }
