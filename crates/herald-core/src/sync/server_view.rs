@@ -93,7 +93,16 @@ pub fn download_from_server(
     progress(Progress::Connecting);
     let mut client = session.open()?;
     let listed = list_messages(&mut client, &mut report)?;
-    let wanted: Vec<Listed> = select(&listed, uidls, &mut report);
+    let mut wanted: Vec<Listed> = select(&listed, uidls, &mut report);
+    // Storing one again would be refused (and end the session).
+    let states = store.uidl_states()?;
+    wanted.retain(|m| {
+        let here = states
+            .get(m.uidl.as_str())
+            .is_some_and(|state| state.downloaded);
+        report.skipped += u32::from(here);
+        !here
+    });
     download(
         &mut client,
         store,
