@@ -131,7 +131,16 @@ fn finish(
 ) -> Result<Sent, SendError> {
     match result {
         Ok(()) => {
-            let sent_id = store.outbox_mark_sent(outbox_id)?;
+            let sent_id = store.outbox_mark_sent(outbox_id).inspect_err(|error| {
+                // The server has it: it stays in the Outbox (nothing is
+                // lost) but must never be sent again on our own. Best
+                // effort: the store just failed.
+                let text = format!(
+                    "the message was sent, but could not be moved to Sent: {}",
+                    describe(error)
+                );
+                let _ = store.outbox_record_failure(outbox_id, &text, true);
+            })?;
             Ok(Sent {
                 message_id: message.message_id.clone(),
                 recipients: message.envelope_recipients.len(),
