@@ -119,3 +119,6 @@ pub(crate) fn flushed_to_event(entries: Vec<FlushedEntry>) -> FlushResults {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -244,3 +244,6 @@ pub fn flush_outbox(
     client.quit();
     Ok(flushed)
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,8 @@
 //! missing, never twice, and deletes nothing that is not stored.
 
 mod server_view;
+#[cfg(test)]
+pub(crate) mod tests;
 mod uidl;
 
 pub use server_view::{ServerMessage, delete_from_server, download_from_server, list_server};
