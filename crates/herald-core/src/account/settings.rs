@@ -186,7 +186,9 @@ pub enum DeletionPolicy {
     /// mailbox expect.
     #[default]
     LeaveOnServer,
-    /// Delete a message this many days after it was downloaded.
+    /// Delete a downloaded message once this many days have passed since
+    /// Herald first saw it on the server (for new mail, the day it was
+    /// downloaded; a message is never deleted before its copy is stored).
     DeleteAfterDays {
         /// At least 1 (0 would be [`DeletionPolicy::DeleteAfterDownload`]).
         days: u32,
