@@ -63,7 +63,9 @@ pub struct Sent {
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The SMTP session failed; the message is kept in Outbox.
-    #[error("{source}; the message is kept in the Outbox")]
+    /// (The cause is `source`, which `describe` appends: naming it here too
+    /// printed it twice.)
+    #[error("sending failed; the message is kept in the Outbox")]
     Smtp {
         /// What failed.
         #[source]
@@ -85,6 +87,13 @@ impl Classify for SendError {
             SendError::Smtp { source, .. } => source.kind(),
             SendError::Store(error) => error.kind(),
             SendError::Account(error) => error.kind(),
+        }
+    }
+
+    fn certificate(&self) -> Option<&crate::net::tls::CertificateProblem> {
+        match self {
+            SendError::Smtp { source, .. } => source.certificate(),
+            SendError::Store(_) | SendError::Account(_) => None,
         }
     }
 }
@@ -227,4 +236,42 @@ pub fn flush_outbox(
     }
     client.quit();
     Ok(flushed)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::engine::Failure;
+    use crate::net::NetError;
+    use crate::net::tls::{CertificateDetails, CertificateProblem, CertificateReason};
+
+    fn refused_send() -> SendError {
+        SendError::Smtp {
+            source: SmtpError::Net(NetError::Certificate(Box::new(CertificateProblem {
+                host: "127.0.0.1".into(),
+                reason: CertificateReason::Untrusted,
+                library_detail: "unable to get local issuer certificate".into(),
+                certificate: CertificateDetails::from_der(b"not really DER"),
+            }))),
+            outbox_id: 7,
+        }
+    }
+
+    /// The window offers to trust exactly the refused certificate: a send
+    /// failure must carry it like the SMTP error it wraps.
+    #[test]
+    fn a_refused_certificate_survives_the_send_error() {
+        let failure = Failure::from_error(&refused_send());
+        assert_eq!(failure.kind, ErrorKind::Certificate);
+        assert!(failure.certificate.is_some());
+    }
+
+    /// The cause is told once: `describe` appends the source.
+    #[test]
+    fn a_send_error_names_its_cause_once() {
+        let text = describe(&refused_send());
+        assert!(text.starts_with("sending failed; the message is kept in the Outbox: "));
+        assert_eq!(text.matches("was refused").count(), 1, "{text}");
+    }
 }

@@ -106,6 +106,13 @@ impl Classify for SyncError {
             SyncError::Account(error) => error.kind(),
         }
     }
+
+    fn certificate(&self) -> Option<&crate::net::tls::CertificateProblem> {
+        match self {
+            SyncError::Pop3(error) => error.certificate(),
+            SyncError::Store(_) | SyncError::Account(_) => None,
+        }
+    }
 }
 
 /// Everything a POP3 session needs besides the mailbox.
@@ -539,5 +546,34 @@ impl PrefixWriter {
 
     fn truncated(&self) -> bool {
         self.truncated
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::engine::Failure;
+    use crate::net::tls::{CertificateDetails, CertificateProblem, CertificateReason};
+
+    fn refused_certificate() -> NetError {
+        NetError::Certificate(Box::new(CertificateProblem {
+            host: "127.0.0.1".into(),
+            reason: CertificateReason::Untrusted,
+            library_detail: "unable to get local issuer certificate".into(),
+            certificate: CertificateDetails::from_der(b"not really DER"),
+        }))
+    }
+
+    /// A fetch refused for its certificate must carry the certificate to
+    /// the window, which offers to trust exactly that one.
+    #[test]
+    fn a_refused_certificate_survives_the_sync_error() {
+        let error = SyncError::Pop3(Pop3Error::Net(refused_certificate()));
+        assert_eq!(error.kind(), ErrorKind::Certificate);
+        let failure = Failure::from_error(&error);
+        let problem = failure.certificate.expect("the certificate is kept");
+        assert_eq!(problem.host, "127.0.0.1");
+        assert_eq!(problem.certificate.sha256_hex.len(), 64);
     }
 }
