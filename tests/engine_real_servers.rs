@@ -374,6 +374,24 @@ fn smtp_sessions(servers: &MailServers) -> Vec<String> {
         .collect()
 }
 
+/// How many SMTPS sessions Postfix has logged once the harness's own have
+/// all been logged: its last one (after greeting probes) is an AUTH check,
+/// `ehlo=1 auth=1 quit=1`. Postfix logs asynchronously, so wait for it.
+fn smtp_sessions_after_start(servers: &MailServers) -> usize {
+    let started = Instant::now();
+    loop {
+        let sessions = smtp_sessions(servers);
+        if sessions.iter().any(|line| line.contains(" auth=1 ")) {
+            return sessions.len();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the harness's AUTH check is not in Postfix's log: {sessions:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits (Postfix logs asynchronously) for the session after the first
 /// `before` ones and returns its `disconnect` line.
 fn next_smtp_session(servers: &MailServers, before: usize) -> String {
@@ -1078,6 +1096,17 @@ fn a_wrong_password_is_refused_and_nothing_is_stored() {
         "{}",
         stderr(&output)
     );
+    // The SMTP session of the refused login still ended with QUIT.
+    let started = Instant::now();
+    let refused_login = loop {
+        let sessions = smtp_sessions(&servers);
+        if let Some(line) = sessions.iter().find(|line| line.contains(" auth=0/1 ")) {
+            break line.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{sessions:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(refused_login.contains("quit=1"), "{refused_login}");
 
     assert!(herald.list("bob", "inbox").is_empty());
     let stored: Vec<PathBuf> = files_under(&herald.mailbox_dir("bob").join("Maildir"))
@@ -1232,7 +1261,7 @@ fn refused_recipients_and_oversize_messages_stay_in_the_outbox() {
     let work = tempfile::tempdir().expect("work dir");
     let body = write(work.path(), "body.txt", "Привет.\n".as_bytes());
 
-    let sessions = smtp_sessions(&servers).len();
+    let sessions = smtp_sessions_after_start(&servers);
     let output = herald.fails(&[
         "send",
         "--account",
@@ -1260,6 +1289,7 @@ fn refused_recipients_and_oversize_messages_stay_in_the_outbox() {
     let session = next_smtp_session(&servers, sessions);
     assert!(session.contains("rcpt=1/2"), "{session}");
     assert!(!session.contains("data="), "DATA was sent: {session}");
+    assert!(session.contains("quit=1"), "RFC 5321 wants QUIT: {session}");
 
     let big = write(work.path(), "big.bin", &noise(9, 400 * 1024));
     let sessions = smtp_sessions(&servers).len();
@@ -1285,9 +1315,10 @@ fn refused_recipients_and_oversize_messages_stay_in_the_outbox() {
     assert!(text.contains("kept in the Outbox"), "{text}");
     let session = next_smtp_session(&servers, sessions);
     assert!(
-        !session.contains("mail=") && !session.contains("data="),
+        session.contains(" auth=1 ") && !session.contains("mail=") && !session.contains("data="),
         "refused before MAIL FROM: {session}"
     );
+    assert!(session.contains("quit=1"), "RFC 5321 wants QUIT: {session}");
 
     let outbox = herald.list("alice", "outbox");
     let subjects: BTreeSet<&str> = outbox
