@@ -472,6 +472,9 @@ struct JsonAccount<'a> {
     ca_file: Option<String>,
     /// `{"policy": "leave-on-server"}` or `{"policy": "delete-after-days", "days": N}`…
     deletion_policy: DeletionPolicy,
+    /// Messages larger than this many bytes are recorded from their headers
+    /// only; null: no limit.
+    max_message_size: Option<u64>,
     /// "os_store", "command", "missing", "store_unavailable" (or
     /// "session_only", which a fresh process never reports).
     password: PasswordState,
@@ -506,6 +509,7 @@ impl<'a> JsonAccount<'a> {
                 .as_ref()
                 .map(|path| path.display().to_string()),
             deletion_policy: account.deletion_policy,
+            max_message_size: account.max_message_size_bytes,
             password,
         }
     }

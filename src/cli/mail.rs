@@ -509,6 +509,46 @@ struct FlushJson {
     outbox_id: Option<i64>,
     sent: Option<herald_core::outgoing::Sent>,
     error: Option<Failure>,
+    /// True for a message that failed permanently before (a refused
+    /// recipient, too large): it waits for the user and was not retried.
+    held: bool,
+    /// For a held message: why it failed, as recorded then.
+    last_error: Option<String>,
+}
+
+impl FlushJson {
+    fn new(account: &Account, outbox_id: Option<i64>) -> FlushJson {
+        FlushJson {
+            account: account.name.clone(),
+            outbox_id,
+            sent: None,
+            error: None,
+            held: false,
+            last_error: None,
+        }
+    }
+}
+
+/// The Outbox messages of `account` that wait for the user (their last
+/// failure was permanent), which a flush does not retry.
+fn held_entries(engine: &Engine, account: &Account) -> Vec<FlushJson> {
+    let dir = engine.profile.mailbox_dir(&account.name);
+    // A store that cannot be read was already reported by the flush itself.
+    let Ok(store) = MailStore::open_read_only(&dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = store.outbox_entries() else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter(|entry| entry.permanent)
+        .map(|entry| FlushJson {
+            held: true,
+            last_error: entry.last_error,
+            ..FlushJson::new(account, Some(entry.id))
+        })
+        .collect()
 }
 
 pub fn outbox(profile: Option<PathBuf>, command: OutboxCommand) -> CliResult {
@@ -516,36 +556,40 @@ pub fn outbox(profile: Option<PathBuf>, command: OutboxCommand) -> CliResult {
     let engine = Engine::load(profile)?;
     let mut rows = Vec::new();
     for account in engine.select(account.as_deref())? {
+        let tried_from = rows.len();
         match engine.run(account, Command::FlushOutbox) {
             EventKind::OutboxFlushed(Ok(entries)) => {
                 for (outbox_id, result) in entries {
-                    let (sent, error) = match result {
-                        Ok(sent) => (Some(sent), None),
-                        Err(failure) => (None, Some(failure)),
-                    };
-                    rows.push(FlushJson {
-                        account: account.name.clone(),
-                        outbox_id: Some(outbox_id),
-                        sent,
-                        error,
-                    });
+                    let mut row = FlushJson::new(account, Some(outbox_id));
+                    match result {
+                        Ok(sent) => row.sent = Some(sent),
+                        Err(failure) => row.error = Some(failure),
+                    }
+                    rows.push(row);
                 }
             }
             EventKind::OutboxFlushed(Err(failure)) => rows.push(FlushJson {
-                account: account.name.clone(),
-                outbox_id: None,
-                sent: None,
                 error: Some(failure),
+                ..FlushJson::new(account, None)
             }),
             _ => rows.push(FlushJson {
-                account: account.name.clone(),
-                outbox_id: None,
-                sent: None,
                 error: Some(stopped()),
+                ..FlushJson::new(account, None)
             }),
         }
+        // Messages that failed permanently earlier are not retried; say
+        // so, instead of reporting an empty Outbox.
+        let tried: Vec<i64> = rows[tried_from..]
+            .iter()
+            .filter_map(|row| row.outbox_id)
+            .collect();
+        rows.extend(
+            held_entries(&engine, account)
+                .into_iter()
+                .filter(|row| row.outbox_id.is_some_and(|id| !tried.contains(&id))),
+        );
     }
-    let failed = rows.iter().any(|row| row.error.is_some());
+    let failed = rows.iter().any(|row| row.error.is_some() || row.held);
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
@@ -556,6 +600,12 @@ pub fn outbox(profile: Option<PathBuf>, command: OutboxCommand) -> CliResult {
             match (&row.sent, &row.error) {
                 (Some(sent), _) => println!("{}: sent <{}>", row.account, sent.message_id),
                 (_, Some(failure)) => eprintln!("herald: {}: {failure}", row.account),
+                _ if row.held => eprintln!(
+                    "herald: {}: message {} waits in the Outbox for you to change it (not retried): {}",
+                    row.account,
+                    row.outbox_id.unwrap_or_default(),
+                    row.last_error.as_deref().unwrap_or("it failed permanently")
+                ),
                 _ => {}
             }
         }

@@ -69,6 +69,8 @@ trait Checkable: Sized {
     fn capability_lines(&self) -> Vec<String>;
     /// Logs in, then says goodbye.
     fn log_in(self, user: &str, password: &Password) -> Result<(), Failure>;
+    /// Ends a session without logging in.
+    fn close(self);
 }
 
 impl Checkable for Pop3Client {
@@ -87,6 +89,10 @@ impl Checkable for Pop3Client {
         let _ = session.quit();
         Ok(())
     }
+
+    fn close(self) {
+        // Before login POP3 has nothing to end: closing is enough.
+    }
 }
 
 impl Checkable for SmtpClient {
@@ -99,10 +105,14 @@ impl Checkable for SmtpClient {
     }
 
     fn log_in(mut self, user: &str, password: &Password) -> Result<(), Failure> {
-        self.login(user, password)
-            .map_err(|error| Failure::from_error(&error))?;
+        let result = self.login(user, password);
+        // QUIT also after a refused login (RFC 5321 §4.1.1.10).
         self.quit();
-        Ok(())
+        result.map_err(|error| Failure::from_error(&error))
+    }
+
+    fn close(self) {
+        self.quit();
     }
 }
 
@@ -174,15 +184,20 @@ fn run_check<C: Checkable>(
         let client = connect(&tls)?;
         check.certificate = client.certificate();
         check.capabilities = client.capability_lines();
-        check.tls_version = Some(if connect(&tls.clone().requiring_tls13()).is_ok() {
+        let tls13 = connect(&tls.clone().requiring_tls13()).map(C::close);
+        check.tls_version = Some(if tls13.is_ok() {
             TlsVersion::Tls13
         } else {
             TlsVersion::Tls12
         });
-        client.log_in(
-            account.login_name(),
-            password.as_ref().map_err(Clone::clone)?,
-        )?;
+        let password = match password {
+            Ok(password) => password,
+            Err(failure) => {
+                client.close();
+                return Err(failure.clone());
+            }
+        };
+        client.log_in(account.login_name(), password)?;
         check.logged_in = true;
         Ok(())
     });

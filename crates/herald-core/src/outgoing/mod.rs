@@ -34,11 +34,15 @@ pub struct Session<'a> {
 }
 
 impl Session<'_> {
-    /// Connects and logs in.
+    /// Connects and logs in. A refused login still ends with QUIT (RFC 5321
+    /// §4.1.1.10: never just close the connection).
     pub fn open(&self) -> Result<SmtpClient, SmtpError> {
         let mut client =
             SmtpClient::connect(&self.account.smtp, self.tls, self.limits, self.cancel)?;
-        client.login(self.account.login_name(), self.password)?;
+        if let Err(error) = client.login(self.account.login_name(), self.password) {
+            client.quit();
+            return Err(error);
+        }
         Ok(client)
     }
 }
@@ -63,7 +67,9 @@ pub struct Sent {
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The SMTP session failed; the message is kept in Outbox.
-    #[error("{source}; the message is kept in the Outbox")]
+    /// (The cause is `source`, which `describe` appends: naming it here too
+    /// printed it twice.)
+    #[error("sending failed; the message is kept in the Outbox")]
     Smtp {
         /// What failed.
         #[source]
@@ -111,13 +117,16 @@ pub fn send(
     )?;
     let started = Instant::now();
     let result = session.open().and_then(|mut client| {
-        client.send(
+        let sent = client.send(
             &message.envelope_from,
             &message.envelope_recipients,
             &message.sendable,
-        )?;
+        );
+        // Also after a refusal (a recipient, the size): the session is still
+        // good, and RFC 5321 wants QUIT before closing. A broken session is
+        // just closed.
         client.quit();
-        Ok(())
+        sent.map(drop)
     });
     finish(store, outbox_id, message, result, started)
 }

@@ -371,3 +371,36 @@ fn a_sent_message_that_cannot_be_filed_in_sent_is_never_sent_again() {
     assert_eq!(server.record().messages.len(), 1, "delivered twice");
     assert_consistent(&fixture.store);
 }
+
+// From the real-server work: the certificate and the wording of a send error.
+
+fn refused_send_error() -> SendError {
+    use crate::net::NetError;
+    use crate::net::tls::{CertificateDetails, CertificateProblem, CertificateReason};
+    SendError::Smtp {
+        source: SmtpError::Net(NetError::Certificate(Box::new(CertificateProblem {
+            host: "127.0.0.1".into(),
+            reason: CertificateReason::Untrusted,
+            library_detail: "unable to get local issuer certificate".into(),
+            certificate: CertificateDetails::from_der(b"not really DER"),
+        }))),
+        outbox_id: 7,
+    }
+}
+
+/// The window offers to trust exactly the refused certificate: a send
+/// failure must carry it like the SMTP error it wraps.
+#[test]
+fn a_refused_certificate_survives_the_send_error() {
+    let failure = crate::engine::Failure::from_error(&refused_send_error());
+    assert_eq!(failure.kind, ErrorKind::Certificate);
+    assert!(failure.certificate.is_some());
+}
+
+/// The cause is told once: `describe` appends the source.
+#[test]
+fn a_send_error_names_its_cause_once() {
+    let text = describe(&refused_send_error());
+    assert!(text.starts_with("sending failed; the message is kept in the Outbox: "));
+    assert_eq!(text.matches("was refused").count(), 1, "{text}");
+}
