@@ -20,6 +20,7 @@ pub mod message;
 pub mod net;
 pub mod outgoing;
 pub mod pop3;
+pub mod session;
 pub mod smtp;
 pub mod store;
 pub mod sync;

@@ -9,9 +9,12 @@ use std::thread::JoinHandle;
 use super::{Activity, Command, Event, EventKind, Failure, Waker, flushed_to_event};
 use crate::account::Account;
 use crate::credentials::{Password, PasswordStore};
+use crate::error::Classify;
 use crate::net::tls::TlsConfig;
 use crate::net::{CancelToken, Limits, NetError};
+use crate::session::Session;
 use crate::store::MailStore;
+use crate::sync::Progress;
 use crate::{outgoing, sync};
 
 /// What a worker needs to know about its account.
@@ -149,19 +152,29 @@ impl Worker {
 
     fn execute(&mut self, command: Command) -> EventKind {
         match command {
-            Command::GetMail => EventKind::MailFetched(self.get_mail()),
+            Command::GetMail => EventKind::MailFetched(self.with_session(sync::get_mail)),
             Command::Send(message) => EventKind::Sent {
                 message_id: message.message_id.clone(),
-                result: self.send(&message),
+                result: self
+                    .with_session(|session, store, _| outgoing::send(session, store, &message)),
             },
-            Command::FlushOutbox => EventKind::OutboxFlushed(self.flush_outbox()),
+            Command::FlushOutbox => EventKind::OutboxFlushed(
+                self.with_session(|session, store, _| outgoing::flush_outbox(session, store))
+                    .map(flushed_to_event),
+            ),
             Command::TestConnection => EventKind::ConnectionTested(Box::new(self.test())),
-            Command::ListServer => EventKind::ServerListed(self.list_server()),
+            Command::ListServer => EventKind::ServerListed(
+                self.with_session(|session, store, _| sync::list_server(session, store)),
+            ),
             Command::DownloadFromServer(uidls) => {
-                EventKind::MailFetched(self.download_from_server(&uidls))
+                EventKind::MailFetched(self.with_session(|session, store, progress| {
+                    sync::download_from_server(session, store, &uidls, progress)
+                }))
             }
             Command::DeleteFromServer(uidls) => {
-                EventKind::DeletedOnServer(self.delete_from_server(&uidls))
+                EventKind::DeletedOnServer(self.with_session(|session, store, _| {
+                    sync::delete_from_server(session, store, &uidls)
+                }))
             }
         }
     }
@@ -185,118 +198,40 @@ impl Worker {
         Ok((password, tls))
     }
 
-    fn get_mail(&mut self) -> Result<sync::SyncReport, Failure> {
-        let (password, tls) = self.prerequisites()?;
-        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session {
-            account,
-            password: &password,
-            tls: &tls,
-            limits,
-            cancel,
-        };
-        let events = &self.events;
-        let waker = &self.waker;
-        let name = &account.name;
-        let store = self.store.as_mut().ok_or_else(no_store)?;
-        sync::get_mail(&session, store, &mut |progress| {
-            let event = Event {
-                account: name.clone(),
-                kind: EventKind::Progress(progress),
-            };
-            if events.send(event).is_ok() {
-                waker();
-            }
-        })
-        .map_err(|error| Failure::from_error(&error))
-    }
-
-    fn download_from_server(&mut self, uidls: &[String]) -> Result<sync::SyncReport, Failure> {
-        let (password, tls) = self.prerequisites()?;
-        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session {
-            account,
-            password: &password,
-            tls: &tls,
-            limits,
-            cancel,
-        };
-        let events = &self.events;
-        let waker = &self.waker;
-        let name = &account.name;
-        let store = self.store.as_mut().ok_or_else(no_store)?;
-        sync::download_from_server(&session, store, uidls, &mut |progress| {
-            let event = Event {
-                account: name.clone(),
-                kind: EventKind::Progress(progress),
-            };
-            if events.send(event).is_ok() {
-                waker();
-            }
-        })
-        .map_err(|error| Failure::from_error(&error))
-    }
-
-    fn delete_from_server(&mut self, uidls: &[String]) -> Result<sync::SyncReport, Failure> {
-        let (password, tls) = self.prerequisites()?;
-        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session {
-            account,
-            password: &password,
-            tls: &tls,
-            limits,
-            cancel,
-        };
-        let store = self.store.as_mut().ok_or_else(no_store)?;
-        sync::delete_from_server(&session, store, uidls)
-            .map_err(|error| Failure::from_error(&error))
-    }
-
-    fn list_server(&mut self) -> Result<(Vec<sync::ServerMessage>, Vec<String>), Failure> {
-        let (password, tls) = self.prerequisites()?;
-        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = sync::Session {
-            account,
-            password: &password,
-            tls: &tls,
-            limits,
-            cancel,
-        };
-        let store = self.store.as_ref().ok_or_else(no_store)?;
-        sync::list_server(&session, store).map_err(|error| Failure::from_error(&error))
-    }
-
-    fn send(
+    /// Runs `work` with a session for the account, its mailbox, and a
+    /// progress callback that sends events; any error becomes a [`Failure`].
+    fn with_session<T, E: std::error::Error + Classify>(
         &mut self,
-        message: &crate::compose::ComposedMessage,
-    ) -> Result<outgoing::Sent, Failure> {
+        work: impl FnOnce(&Session<'_>, &mut MailStore, &mut dyn FnMut(Progress)) -> Result<T, E>,
+    ) -> Result<T, Failure> {
         let (password, tls) = self.prerequisites()?;
-        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = outgoing::Session {
-            account,
+        let Worker {
+            context,
+            events,
+            waker,
+            cancel,
+            store,
+            ..
+        } = self;
+        let session = Session {
+            account: &context.account,
             password: &password,
             tls: &tls,
-            limits,
+            limits: &context.limits,
             cancel,
         };
-        let store = self.store.as_mut().ok_or_else(no_store)?;
-        outgoing::send(&session, store, message).map_err(|error| Failure::from_error(&error))
-    }
-
-    fn flush_outbox(&mut self) -> Result<super::FlushResults, Failure> {
-        let (password, tls) = self.prerequisites()?;
-        let (account, limits, cancel) = (&self.context.account, &self.context.limits, &self.cancel);
-        let session = outgoing::Session {
-            account,
-            password: &password,
-            tls: &tls,
-            limits,
-            cancel,
+        let store = store.as_mut().ok_or_else(no_store)?;
+        let account = &context.account.name;
+        let mut progress = |progress| {
+            let event = Event {
+                account: account.clone(),
+                kind: EventKind::Progress(progress),
+            };
+            if events.send(event).is_ok() {
+                waker();
+            }
         };
-        let store = self.store.as_mut().ok_or_else(no_store)?;
-        outgoing::flush_outbox(&session, store)
-            .map(flushed_to_event)
-            .map_err(|error| Failure::from_error(&error))
+        work(&session, store, &mut progress).map_err(|error| Failure::from_error(&error))
     }
 
     fn test(&mut self) -> super::ConnectionReport {

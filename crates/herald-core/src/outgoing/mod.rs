@@ -9,43 +9,12 @@
 
 use std::time::Instant;
 
-use crate::account::Account;
 use crate::compose::ComposedMessage;
-use crate::credentials::Password;
 use crate::error::{Classify, ErrorKind, describe};
-use crate::net::tls::TlsConfig;
-use crate::net::{CancelToken, Limits};
-use crate::smtp::{SmtpClient, SmtpError};
+use crate::smtp::SmtpError;
 use crate::store::{Envelope, MailStore, OutboxEntry, StoreError};
 
-/// Everything an SMTP session needs.
-#[derive(Debug, Clone)]
-pub struct Session<'a> {
-    /// The account.
-    pub account: &'a Account,
-    /// Its password.
-    pub password: &'a Password,
-    /// Certificates to trust.
-    pub tls: &'a TlsConfig,
-    /// Timeouts and the minimum throughput.
-    pub limits: &'a Limits,
-    /// Cancels the session.
-    pub cancel: &'a CancelToken,
-}
-
-impl Session<'_> {
-    /// Connects and logs in. A refused login still ends with QUIT (RFC 5321
-    /// §4.1.1.10: never just close the connection).
-    pub fn open(&self) -> Result<SmtpClient, SmtpError> {
-        let mut client =
-            SmtpClient::connect(&self.account.smtp, self.tls, self.limits, self.cancel)?;
-        if let Err(error) = client.login(self.account.login_name(), self.password) {
-            client.quit();
-            return Err(error);
-        }
-        Ok(client)
-    }
-}
+pub use crate::session::Session;
 
 /// A message the server accepted.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -116,7 +85,7 @@ pub fn send(
         },
     )?;
     let started = Instant::now();
-    let result = session.open().and_then(|mut client| {
+    let result = session.open_smtp().and_then(|mut client| {
         let sent = client.send(
             &message.envelope_from,
             &message.envelope_recipients,
@@ -202,7 +171,7 @@ pub fn flush_outbox(
     if entries.is_empty() {
         return Ok(flushed);
     }
-    let mut client = match session.open() {
+    let mut client = match session.open_smtp() {
         Ok(client) => client,
         Err(error) => {
             // Not the messages' fault (network, password): they stay

@@ -10,9 +10,13 @@ use std::path::PathBuf;
 use tempfile::TempDir;
 
 use super::*;
+use crate::account::Account;
 use crate::compose::{Draft, DraftBody};
+use crate::credentials::Password;
 use crate::message::Address;
 use crate::net::testing::TestPki;
+use crate::net::tls::TlsConfig;
+use crate::net::{CancelToken, Limits};
 use crate::smtp::fake::{AfterData, Behaviour, FakeSmtp};
 use crate::store::Folder;
 use crate::sync::tests::{

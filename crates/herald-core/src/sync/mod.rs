@@ -23,13 +23,10 @@ use std::io::{Read, Write};
 use std::time::Instant;
 
 use crate::account::{Account, DeletionPolicy};
-use crate::credentials::Password;
 use crate::error::{Classify, ErrorKind};
 use crate::message::Summary;
-use crate::net::NetError;
-use crate::net::tls::TlsConfig;
-use crate::net::{CancelToken, Limits};
-use crate::pop3::{Pop3Client, Pop3Error, Pop3Session};
+use crate::net::{CancelToken, NetError};
+use crate::pop3::{Pop3Error, Pop3Session};
 use crate::store::{self, MailStore, StoreError};
 
 /// A batch is committed (made durable) after this many messages…
@@ -117,28 +114,7 @@ impl Classify for SyncError {
     }
 }
 
-/// Everything a POP3 session needs besides the mailbox.
-#[derive(Debug, Clone)]
-pub struct Session<'a> {
-    /// The account.
-    pub account: &'a Account,
-    /// Its password.
-    pub password: &'a Password,
-    /// Certificates to trust.
-    pub tls: &'a TlsConfig,
-    /// Timeouts and the minimum throughput.
-    pub limits: &'a Limits,
-    /// Cancels the session.
-    pub cancel: &'a CancelToken,
-}
-
-impl Session<'_> {
-    /// Connects and logs in.
-    pub fn open(&self) -> Result<Pop3Session, Pop3Error> {
-        Pop3Client::connect(&self.account.pop3, self.tls, self.limits, self.cancel)?
-            .login(self.account.login_name(), self.password)
-    }
-}
+pub use crate::session::Session;
 
 /// One message on the server as this sync sees it.
 #[derive(Debug, Clone)]
@@ -157,7 +133,7 @@ pub fn get_mail(
     let started = Instant::now();
     let mut report = SyncReport::default();
     progress(Progress::Connecting);
-    let mut client = session.open()?;
+    let mut client = session.open_pop3()?;
     progress(Progress::Listing);
     let Listing {
         messages: listed,

@@ -37,7 +37,7 @@ pub fn list_server(
     session: &Session<'_>,
     store: &MailStore,
 ) -> Result<(Vec<ServerMessage>, Vec<String>), SyncError> {
-    let mut client = session.open()?;
+    let mut client = session.open_pop3()?;
     let mut report = SyncReport::default();
     let listed = list_messages(&mut client, &mut report)?;
     let numbers: Vec<u32> = listed.iter().map(|m| m.number).collect();
@@ -91,7 +91,7 @@ pub fn download_from_server(
     let started = std::time::Instant::now();
     let mut report = SyncReport::default();
     progress(Progress::Connecting);
-    let mut client = session.open()?;
+    let mut client = session.open_pop3()?;
     let listed = list_messages(&mut client, &mut report)?;
     let mut wanted: Vec<Listed> = select(&listed, uidls, &mut report);
     // Storing one again would be refused (and end the session).
@@ -125,7 +125,7 @@ pub fn delete_from_server(
 ) -> Result<SyncReport, SyncError> {
     let started = std::time::Instant::now();
     let mut report = SyncReport::default();
-    let mut client = session.open()?;
+    let mut client = session.open_pop3()?;
     let listed = list_messages(&mut client, &mut report)?;
     let chosen = select(&listed, uidls, &mut report);
     let deleted = delete_and_quit(client, &chosen, &mut report)?;
