@@ -1,11 +1,12 @@
 //! Hostile variations of the golden corpus: truncated, bit-flipped and
 //! spliced messages must parse (or fail cleanly) and every attachment must
-//! decode and get a safe name, without a panic. Deterministic (fixed seed),
-//! so a failure reproduces.
+//! decode and get a safe name, without a panic; and the summary a download
+//! records (`Summary::from_prefix`, a lighter walk) must say what the full
+//! parse says. Deterministic (fixed seed), so a failure reproduces.
 
 use std::path::Path;
 
-use herald_core::message::{Message, ParseError};
+use herald_core::message::{FULL_PARSE_LIMIT_BYTES, Message, ParseError, Summary};
 
 /// xorshift64*: a tiny deterministic generator, enough to pick mutations.
 struct Rng(u64);
@@ -79,9 +80,14 @@ fn mutated_corpus_messages_never_panic() {
     for file in files {
         let original = std::fs::read(&file).expect("read");
         let rounds = if original.len() > 50_000 { 5 } else { 40 };
-        for _ in 0..rounds {
-            let bytes = mutate(&mut rng, &original);
-            let message = match Message::parse(bytes) {
+        for round in 0..=rounds {
+            let bytes = if round == 0 {
+                original.clone()
+            } else {
+                mutate(&mut rng, &original)
+            };
+            let summary = Summary::from_prefix(&bytes, true);
+            let message = match Message::parse(bytes.clone()) {
                 Ok(message) => message,
                 // Caught by the catch_unwind safety net: still a bug to fix.
                 Err(ParseError::ParserFailed) => {
@@ -90,6 +96,12 @@ fn mutated_corpus_messages_never_panic() {
                 Err(_) => continue,
             };
             parsed += 1;
+            if bytes.len() <= FULL_PARSE_LIMIT_BYTES {
+                let what = format!("{} (round {round})", file.display());
+                assert_eq!(summary.headers, message.headers, "{what}");
+                let has_attachments = message.attachments.iter().any(|a| !a.inline);
+                assert_eq!(summary.has_attachments, has_attachments, "{what}");
+            }
             for attachment in &message.attachments {
                 let (size, _) = message.attachment_digest(attachment);
                 assert_eq!(size, attachment.size_bytes, "{}", file.display());

@@ -90,6 +90,43 @@ pub(super) fn parse(raw: Vec<u8>, limits: &ParseLimits) -> Result<Message, Parse
     })
 }
 
+/// What a message list needs (see [`super::Summary`]): the header fields and
+/// whether the message has an attachment other than an inline image of its
+/// HTML body. The same parse and the same walk as [`parse`], so the same
+/// answer, but no part is transfer-decoded, no text is built and no file is
+/// named, and the walk stops at the first attachment: about half the work,
+/// and it runs once for every downloaded message. `None` where [`parse`]
+/// fails.
+pub(super) fn summarize(raw: &[u8], limits: &ParseLimits) -> Option<(Headers, bool)> {
+    let parser = MessageParser::default();
+    if raw.len() > limits.max_message_bytes {
+        // Like `parse`: headers only, no attachments listed.
+        return parser
+            .parse_headers(raw)
+            .map(|parsed| (read_headers(&parsed), false));
+    }
+    let Some(parsed) = parser.parse(raw) else {
+        return Some((Headers::default(), false)); // `headerless`
+    };
+    if mid_line_boundaries(raw, &parsed).is_empty() {
+        return Some(summarize_parsed(raw, &parsed, limits));
+    }
+    drop(parsed);
+    let summary = mask_mid_line_boundaries(&parser, raw).and_then(|(masked, _)| {
+        parser
+            .parse(&masked)
+            .map(|parsed| summarize_parsed(raw, &parsed, limits))
+    });
+    Some(summary.unwrap_or_else(|| (Headers::default(), false)))
+}
+
+fn summarize_parsed(raw: &[u8], parsed: &MpMessage<'_>, limits: &ParseLimits) -> (Headers, bool) {
+    let mut walk = Walk::new(raw, limits);
+    walk.summary_only = true;
+    walk.run(parsed);
+    (read_headers(parsed), walk.found_attachment)
+}
+
 /// Everything read from one parse, before the raw bytes move into the [`Message`].
 struct Analysis {
     headers: Headers,
@@ -194,6 +231,14 @@ fn reparse_with_masked_boundaries(
     raw: &[u8],
     limits: &ParseLimits,
 ) -> Option<Analysis> {
+    let (masked, masked_boundaries) = mask_mid_line_boundaries(parser, raw)?;
+    let parsed = parser.parse(&masked)?;
+    Some(analyse(raw, &parsed, &masked_boundaries, limits))
+}
+
+/// A copy of `raw` with the `--` of every mid-line boundary string masked
+/// (same length), and the boundaries masked; `None` if a parse fails.
+fn mask_mid_line_boundaries(parser: &MessageParser, raw: &[u8]) -> Option<(Vec<u8>, Vec<String>)> {
     const MAX_ROUNDS: usize = 4;
     let mut masked = raw.to_vec();
     let mut masked_boundaries: Vec<String> = Vec::new();
@@ -209,8 +254,7 @@ fn reparse_with_masked_boundaries(
             }
         }
     }
-    let parsed = parser.parse(&masked)?;
-    Some(analyse(raw, &parsed, &masked_boundaries, limits))
+    Some((masked, masked_boundaries))
 }
 
 /// mail-parser finds no message in a file without a header section; a
@@ -351,6 +395,13 @@ struct Walk<'r> {
     parts: Vec<Part>,
     attachments: Vec<Attachment>,
     warnings: Vec<Warning>,
+    /// Parts walked so far (what [`ParseLimits::max_parts`] counts).
+    walked: usize,
+    /// Only find out whether there is an attachment that is not inline
+    /// ([`summarize`]): nothing is decoded or recorded, and the walk stops
+    /// at the first one.
+    summary_only: bool,
+    found_attachment: bool,
 }
 
 struct Pending {
@@ -369,6 +420,9 @@ impl<'r> Walk<'r> {
             parts: Vec::new(),
             attachments: Vec::new(),
             warnings: Vec::new(),
+            walked: 0,
+            summary_only: false,
+            found_attachment: false,
         }
     }
 
@@ -382,7 +436,7 @@ impl<'r> Walk<'r> {
         }];
         let mut depth_warned = false;
         while let Some(pending) = stack.pop() {
-            if self.parts.len() >= self.limits.max_parts {
+            if self.walked >= self.limits.max_parts {
                 self.warn(
                     WarningCode::PartLimit,
                     format!(
@@ -420,7 +474,7 @@ impl<'r> Walk<'r> {
                         // An rfc822 part sent as-is is parsed in place: its
                         // offsets are in the parent's buffer. One that was
                         // base64/QP encoded is parsed from its decoded bytes.
-                        let buffer = if mp_part.encoding == Encoding::None {
+                        let buffer = if mp_part.encoding == Encoding::None || self.summary_only {
                             contexts[pending.context].buffer
                         } else {
                             self.buffer_for_decoded(inner)
@@ -442,6 +496,9 @@ impl<'r> Walk<'r> {
             }
             let context = &contexts[pending.context];
             self.add_part(context, pending);
+            if self.found_attachment {
+                break;
+            }
         }
     }
 
@@ -527,16 +584,27 @@ impl<'r> Walk<'r> {
             None => "text/plain".to_owned(),
         };
         let content_type = neutralize_line(&content_type);
+        let content_id = mp_part
+            .content_id()
+            .map(|id| neutralize_line(id.trim_start_matches('<').trim_end_matches('>')))
+            .filter(|id| !id.is_empty());
+        self.walked += 1;
+        let is_body = context.body_part_ids.contains(&pending.part_id);
+        let is_attachment = !is_body && kind != PartKind::Multipart;
+        let inline = content_type.starts_with("image/")
+            && content_id
+                .as_ref()
+                .is_some_and(|id| context.html_content_ids.contains(id));
+        if self.summary_only {
+            self.found_attachment |= is_attachment && !inline;
+            return;
+        }
         let charset = mp_part
             .content_type()
             .and_then(|ct| ct.attribute("charset"))
             .map(|charset| neutralize_line(charset).to_ascii_lowercase());
         let transfer_encoding = TransferEncoding::from_header(mp_part.content_transfer_encoding());
         let raw_filename = mp_part.attachment_name().map(str::to_owned);
-        let content_id = mp_part
-            .content_id()
-            .map(|id| neutralize_line(id.trim_start_matches('<').trim_end_matches('>')))
-            .filter(|id| !id.is_empty());
         let disposition = mp_part
             .content_disposition()
             .map(|cd| neutralize_line(cd.ctype()).to_ascii_lowercase());
@@ -584,13 +652,8 @@ impl<'r> Walk<'r> {
             );
         }
 
-        let is_body = context.body_part_ids.contains(&pending.part_id);
         let part_index = self.parts.len();
-        if !is_body && kind != PartKind::Multipart {
-            let inline = content_type.starts_with("image/")
-                && content_id
-                    .as_ref()
-                    .is_some_and(|id| context.html_content_ids.contains(id));
+        if is_attachment {
             // A forwarded message without a file name is named after its
             // subject, as mail clients do.
             let name_to_save = raw_filename.clone().or_else(|| match &mp_part.body {
