@@ -10,6 +10,8 @@
 //! or the process dies anywhere, the next sync resumes: it downloads what is
 //! missing, never twice, and deletes nothing that is not stored.
 
+#[cfg(test)]
+mod pipeline_tests;
 mod server_view;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -20,13 +22,14 @@ pub use uidl::{Uidl, UidlProblem};
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 use std::time::Instant;
 
 use crate::account::{Account, DeletionPolicy};
 use crate::error::{Classify, ErrorKind};
 use crate::message::Summary;
 use crate::net::{CancelToken, NetError};
-use crate::pop3::{Pop3Error, Pop3Session};
+use crate::pop3::{MessageRefused, Pop3Error, Pop3Session};
 use crate::store::{self, MailStore, StoreError};
 
 /// A batch is committed (made durable) after this many messages…
@@ -333,6 +336,14 @@ fn record_headers_only(
 /// Downloads `messages` (pipelined when the server allows), committing
 /// durable batches as it goes. On an error, the messages received in full so
 /// far are still committed before the error is returned.
+///
+/// Three threads, so that neither the network nor the disk waits for the
+/// other: a scoped thread reads the replies (TLS, unstuffing) and hands the
+/// messages on in pieces, a second one summarises each message (the MIME
+/// parse, the costliest step), and this one stores them (files, index,
+/// durable commits, progress). At most [`IN_FLIGHT_BYTES`] are between the
+/// first and the last, so memory stays bounded; a commit that waits for the
+/// disk overlaps with the transfer instead of stopping it.
 fn download(
     client: &mut Pop3Session,
     store: &mut MailStore,
@@ -346,8 +357,8 @@ fn download(
     }
     let total = messages.len() as u32;
     let total_bytes: u64 = messages.iter().map(|m| m.size).sum();
-    let by_number: HashMap<u32, &Listed> = messages.iter().map(|m| (m.number, m)).collect();
     let numbers: Vec<u32> = messages.iter().map(|m| m.number).collect();
+    let sizes: HashMap<u32, u64> = messages.iter().map(|m| (m.number, m.size)).collect();
     progress(Progress::Downloading {
         done: 0,
         total,
@@ -355,74 +366,433 @@ fn download(
         total_bytes,
     });
 
-    let mut batch = store.batch();
-    let mut batch_count = 0usize;
-    let mut batch_bytes = 0u64;
-    let mut done = 0u32;
-    let mut bytes_done = 0u64;
-    let received_at = store::unix_now();
-    let result = client.retrieve_many(&numbers, |number, body: &mut dyn Read| {
-        let Some(listed) = by_number.get(&number) else {
-            // Not one we asked for: the client never does this; returning
-            // without reading skips it.
+    let mut storing = Storing::new(store, messages, total, total_bytes);
+    let budget = Budget::new(IN_FLIGHT_BYTES);
+    let threaded = std::thread::scope(|scope| {
+        let (received_sender, received) = mpsc::channel::<Piece>();
+        let (summarized_sender, summarized) = mpsc::channel::<Piece>();
+        let summarizer = std::thread::Builder::new()
+            .name("herald-summarize".to_owned())
+            .spawn_scoped(scope, move || {
+                let mut summarizer = Summarizer::default();
+                for mut piece in received {
+                    summarizer.add(&mut piece);
+                    if summarized_sender.send(piece).is_err() {
+                        break; // storing stopped
+                    }
+                }
+            })
+            .ok()?;
+        let network = std::thread::Builder::new()
+            .name("herald-pop3-receive".to_owned())
+            .spawn_scoped(scope, || {
+                let result = receive(client, &numbers, &sizes, cancel, &mut |piece| {
+                    if !budget.take(piece.bytes.len()) {
+                        return Err(Received::StoreStopped);
+                    }
+                    received_sender
+                        .send(piece)
+                        .map_err(|_| Received::StoreStopped)
+                });
+                drop(received_sender);
+                result
+            });
+        let Ok(network) = network else {
+            // Its sender is gone with it, so the summarizer ends.
+            let _ = summarizer.join();
+            return None;
+        };
+        // Closing the budget stops the network thread if storing fails,
+        // also by a panic (the scope could not be left while it waits).
+        let closing = CloseOnDrop(&budget);
+        let stored = storing.run(&summarized, &budget, report, progress);
+        drop(closing);
+        drop(summarized);
+        let received = network
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Err(panic) = summarizer.join() {
+            std::panic::resume_unwind(panic);
+        }
+        Some((stored, received))
+    });
+    let (stored, received) = match threaded {
+        Some(outcome) => outcome,
+        // No threads to spare: receive, summarise and store in turn here.
+        None => {
+            let mut stored = Ok(());
+            let mut summarizer = Summarizer::default();
+            let received = receive(client, &numbers, &sizes, cancel, &mut |mut piece| {
+                summarizer.add(&mut piece);
+                storing.take(piece, report, progress).map_err(|error| {
+                    stored = Err(error);
+                    Received::StoreStopped
+                })
+            });
+            (stored, received)
+        }
+    };
+    // Whatever was received in full is made durable, even after an error.
+    let committed = storing.finish(report);
+    match (stored, received, committed) {
+        // Storing failed first: the network side only stopped for it.
+        (Err(error), _, _) => Err(error),
+        (Ok(()), Err(Received::Pop3(error)), _) => Err(SyncError::Pop3(error)),
+        // Only a failed storing side stops the network side this way.
+        (Ok(()), Err(Received::StoreStopped), committed) => Err(committed
+            .err()
+            .unwrap_or_else(|| StoreError::from_write(std::io::Error::other("storing stopped")))
+            .into()),
+        (Ok(()), Ok(_), Err(error)) => Err(error.into()),
+        (Ok(()), Ok(refused), Ok(())) => {
+            for refusal in refused {
+                report.warnings.push(refusal.to_string());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// How far the network thread may read ahead of the storing one: enough to
+/// cover a commit's wait for the disk at a fast server's pace, and a fixed
+/// amount of memory whatever the message sizes.
+const IN_FLIGHT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Messages are handed over in pieces of at most this many bytes.
+const PIECE_BYTES: usize = 256 * 1024;
+
+/// Part of a message, on its way from the network to the disk.
+struct Piece {
+    number: u32,
+    bytes: Vec<u8>,
+    /// The message ended cleanly with this piece. A message whose last
+    /// piece never comes (the connection failed) is not stored.
+    last: bool,
+    /// With the last piece: the message's summary.
+    summary: Option<store::MessageSummary>,
+}
+
+/// Summarises each message from its pieces, in order.
+#[derive(Default)]
+struct Summarizer {
+    /// The first bytes of a message of several pieces, and its number.
+    prefix: Option<(u32, PrefixWriter)>,
+}
+
+impl Summarizer {
+    fn add(&mut self, piece: &mut Piece) {
+        if self
+            .prefix
+            .as_ref()
+            .is_some_and(|(number, _)| *number != piece.number)
+        {
+            self.prefix = None; // a message cut short
+        }
+        let summary = match (piece.last, self.prefix.take()) {
+            // A message in one piece is summarised from it, uncopied.
+            (true, None) => Summary::from_prefix(&piece.bytes, true),
+            (true, Some((_, mut prefix))) => {
+                prefix.push(&piece.bytes);
+                Summary::from_prefix(prefix.bytes(), !prefix.truncated())
+            }
+            (false, prefix) => {
+                let (_, mut prefix) = prefix
+                    .unwrap_or_else(|| (piece.number, PrefixWriter::new(SUMMARY_PREFIX_BYTES)));
+                prefix.push(&piece.bytes);
+                self.prefix = Some((piece.number, prefix));
+                return;
+            }
+        };
+        piece.summary = Some(store_summary(&summary));
+    }
+}
+
+/// Why the network thread stopped early.
+enum Received {
+    /// The server, the connection or a cancel.
+    Pop3(Pop3Error),
+    /// The storing thread failed and stopped taking messages.
+    StoreStopped,
+}
+
+impl From<Pop3Error> for Received {
+    fn from(error: Pop3Error) -> Received {
+        Received::Pop3(error)
+    }
+}
+
+/// Bytes handed over but not yet stored, bounded: the network thread waits
+/// for room, and stops once the storing side closes it.
+struct Budget {
+    state: Mutex<BudgetState>,
+    room: Condvar,
+    limit: usize,
+}
+
+#[derive(Default)]
+struct BudgetState {
+    in_flight: usize,
+    /// The network thread is waiting for room (so only then is a wake-up
+    /// worth a system call).
+    waiting: bool,
+    closed: bool,
+}
+
+impl Budget {
+    fn new(limit: usize) -> Budget {
+        Budget {
+            state: Mutex::new(BudgetState::default()),
+            room: Condvar::new(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BudgetState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until `bytes` more fit (always, when nothing is in flight);
+    /// false once closed.
+    fn take(&self, bytes: usize) -> bool {
+        let mut state = self.lock();
+        loop {
+            if state.closed {
+                return false;
+            }
+            if state.in_flight == 0 || state.in_flight + bytes <= self.limit {
+                state.in_flight += bytes;
+                return true;
+            }
+            state.waiting = true;
+            state = self
+                .room
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn give_back(&self, bytes: usize) {
+        let mut state = self.lock();
+        state.in_flight = state.in_flight.saturating_sub(bytes);
+        if state.waiting {
+            state.waiting = false;
+            self.room.notify_all();
+        }
+    }
+
+    fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        self.room.notify_all();
+    }
+}
+
+/// Closes a [`Budget`] when dropped.
+struct CloseOnDrop<'b>(&'b Budget);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The network side: RETR every message (pipelined) and hand each one over
+/// in pieces as it arrives. A read error is returned by `retrieve_many`
+/// itself (the precise one), never taken for a clean end.
+fn receive(
+    client: &mut Pop3Session,
+    numbers: &[u32],
+    sizes: &HashMap<u32, u64>,
+    cancel: &CancelToken,
+    deliver: &mut dyn FnMut(Piece) -> Result<(), Received>,
+) -> Result<Vec<MessageRefused>, Received> {
+    client.retrieve_many(numbers, |number, body: &mut dyn Read| {
+        // The listed size is a good guess: most messages fit one piece.
+        let expected = sizes.get(&number).copied().unwrap_or(0);
+        let mut capacity = usize::try_from(expected)
+            .unwrap_or(PIECE_BYTES)
+            .saturating_add(1024)
+            .min(PIECE_BYTES);
+        loop {
+            let mut bytes = Vec::with_capacity(capacity);
+            capacity = PIECE_BYTES;
+            let count = body
+                .take(PIECE_BYTES as u64)
+                .read_to_end(&mut bytes)
+                // The body reader keeps the real error; retrieve_many
+                // returns it in place of this one.
+                .map_err(|error| Pop3Error::from(NetError::from(error)))?;
+            // A message that ends exactly at a piece boundary gets an empty
+            // last piece.
+            let last = count < PIECE_BYTES;
+            deliver(Piece {
+                number,
+                bytes,
+                last,
+                summary: None,
+            })?;
+            if last {
+                break;
+            }
+        }
+        cancel.check().map_err(Pop3Error::from)?;
+        Ok(())
+    })
+}
+
+/// The storing side of [`download`]: one message at a time, in order.
+struct Storing<'s, 'm> {
+    batch: store::Batch<'s>,
+    by_number: HashMap<u32, &'m Listed>,
+    received_at: i64,
+    total: u32,
+    total_bytes: u64,
+    batch_count: usize,
+    batch_bytes: u64,
+    done: u32,
+    bytes_done: u64,
+    /// The message being written.
+    current: Option<Current<'m>>,
+    /// A message we did not ask for, whose pieces are dropped.
+    skipping: Option<u32>,
+}
+
+struct Current<'m> {
+    listed: &'m Listed,
+    staged: store::StagedFile,
+    size: u64,
+}
+
+impl<'s, 'm> Storing<'s, 'm> {
+    fn new(
+        store: &'s MailStore,
+        messages: &'m [Listed],
+        total: u32,
+        total_bytes: u64,
+    ) -> Storing<'s, 'm> {
+        Storing {
+            batch: store.batch(),
+            by_number: messages.iter().map(|m| (m.number, m)).collect(),
+            received_at: store::unix_now(),
+            total,
+            total_bytes,
+            batch_count: 0,
+            batch_bytes: 0,
+            done: 0,
+            bytes_done: 0,
+            current: None,
+            skipping: None,
+        }
+    }
+
+    /// Stores messages as their pieces arrive, until the other threads are
+    /// done (the channel closes) or storing fails.
+    fn run(
+        &mut self,
+        receiver: &mpsc::Receiver<Piece>,
+        budget: &Budget,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), SyncError> {
+        for piece in receiver {
+            let length = piece.bytes.len();
+            let outcome = self.take(piece, report, progress);
+            budget.give_back(length);
+            outcome?;
+        }
+        Ok(())
+    }
+
+    /// One piece: the start of a message creates its file, its last piece
+    /// adds it to the batch (committing the batch when full).
+    fn take(
+        &mut self,
+        piece: Piece,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(), SyncError> {
+        if self.skipping == Some(piece.number) {
+            return Ok(());
+        }
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|current| current.listed.number != piece.number)
+        {
+            // A new message. (One left unfinished cannot be followed by
+            // another: a failed read ends the network side.)
+            self.current = None;
+            let Some(listed) = self.by_number.get(&piece.number).copied() else {
+                // Not one we asked for: the client never does this.
+                self.skipping = Some(piece.number);
+                return Ok(());
+            };
+            self.current = Some(Current {
+                listed,
+                staged: self.batch.create_file()?,
+                size: 0,
+            });
+        }
+        let Some(current) = self.current.as_mut() else {
             return Ok(());
         };
-        let mut staged = batch.create_file()?;
-        let mut prefix = PrefixWriter::new(SUMMARY_PREFIX_BYTES);
-        let size = copy_message(body, &mut staged, &mut prefix).map_err(|error| {
-            // A read error is the server's (the client reports the precise
-            // one); a write error is the disk's.
-            match error {
-                CopyError::Read(error) => SyncError::Pop3(NetError::from(error).into()),
-                CopyError::Write(error) => SyncError::Store(StoreError::from_write(error)),
-            }
-        })?;
-        let summary = Summary::from_prefix(prefix.bytes(), !prefix.truncated());
-        batch.add(
+        current
+            .staged
+            .write_all(&piece.bytes)
+            .map_err(StoreError::from_write)?;
+        current.size += piece.bytes.len() as u64;
+        if !piece.last {
+            return Ok(());
+        }
+        let Some(Current {
+            listed,
+            staged,
+            size,
+        }) = self.current.take()
+        else {
+            return Ok(());
+        };
+        self.batch.add(
             staged,
             store::NewMessage {
                 uidl: Some(listed.uidl.to_string()),
                 server_size: Some(listed.size),
-                summary: store_summary(&summary),
+                // Always there: the summarizer saw the last piece first.
+                summary: piece.summary.unwrap_or_default(),
                 flags: store::Flags::default(),
-                received_at,
+                received_at: self.received_at,
             },
         )?;
-        batch_count += 1;
-        batch_bytes += size;
-        done += 1;
-        bytes_done += size;
-        if batch_count >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
-            batch.commit_staged()?;
-            report.downloaded += batch_count as u32;
-            report.bytes += batch_bytes;
-            batch_count = 0;
-            batch_bytes = 0;
+        self.batch_count += 1;
+        self.batch_bytes += size;
+        self.done += 1;
+        self.bytes_done += size;
+        if self.batch_count >= BATCH_MESSAGES || self.batch_bytes >= BATCH_BYTES {
+            self.batch.commit_staged()?;
+            report.downloaded += self.batch_count as u32;
+            report.bytes += self.batch_bytes;
+            self.batch_count = 0;
+            self.batch_bytes = 0;
         }
         progress(Progress::Downloading {
-            done,
-            total,
-            bytes: bytes_done,
-            total_bytes,
+            done: self.done,
+            total: self.total,
+            bytes: self.bytes_done,
+            total_bytes: self.total_bytes,
         });
-        cancel
-            .check()
-            .map_err(|error| SyncError::Pop3(error.into()))?;
         Ok(())
-    });
-    let result = result.map(|refused| {
-        for refusal in refused {
-            report.warnings.push(refusal.to_string());
+    }
+
+    /// Commits what is left. A message cut short by a failed connection is
+    /// not stored: its staged file is removed.
+    fn finish(mut self, report: &mut SyncReport) -> Result<(), StoreError> {
+        self.current = None;
+        let committed = self.batch.commit();
+        if committed.is_ok() {
+            report.downloaded += self.batch_count as u32;
+            report.bytes += self.batch_bytes;
         }
-    });
-    // Whatever was received in full is made durable, even after an error.
-    let committed = batch.commit();
-    report.downloaded += batch_count as u32;
-    report.bytes += batch_bytes;
-    match (result, committed) {
-        (Err(error), _) => Err(error),
-        (Ok(()), Err(error)) => Err(error.into()),
-        (Ok(()), Ok(_)) => Ok(()),
+        committed.map(|_| ())
     }
 }
 
@@ -498,33 +868,6 @@ pub(crate) fn store_summary(summary: &Summary) -> store::MessageSummary {
         date: headers.date_unix,
         message_id: headers.message_id.clone(),
         has_attachments: summary.has_attachments,
-    }
-}
-
-enum CopyError {
-    Read(std::io::Error),
-    Write(std::io::Error),
-}
-
-/// Copies a message body to its file, keeping its first bytes for the
-/// summary; memory stays bounded whatever the message size.
-fn copy_message(
-    body: &mut dyn Read,
-    file: &mut dyn Write,
-    prefix: &mut PrefixWriter,
-) -> Result<u64, CopyError> {
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let count = match body.read(&mut buffer) {
-            Ok(0) => return Ok(total),
-            Ok(count) => count,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(CopyError::Read(error)),
-        };
-        file.write_all(&buffer[..count]).map_err(CopyError::Write)?;
-        prefix.push(&buffer[..count]);
-        total += count as u64;
     }
 }
 
