@@ -1386,7 +1386,10 @@ fn refused_recipients_and_oversize_messages_stay_in_the_outbox() {
 /// and a third finds nothing to do.
 #[test]
 fn a_sync_cut_by_a_server_stop_resumes_without_loss_or_duplicates() {
-    const COUNT: usize = 400;
+    // Large enough (~95 MB) that the transfer is still under way when the
+    // server stops: when the first durable batch (16 MB) lands, up to
+    // 16 MiB more are read ahead of the disk and more sit in socket buffers.
+    const COUNT: usize = 1_000;
     let servers = default_servers();
     let herald = Herald::new();
     herald.add_account(&servers, "bob", &[]);
