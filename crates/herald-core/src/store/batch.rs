@@ -21,8 +21,11 @@ use super::{
 /// file: few system calls, and memory that does not grow with the message.
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
-/// From this many files on, one `syncfs` beats one `fsync` per file.
-const SYNCFS_MIN_FILES: usize = 4;
+/// From this many files on, one `syncfs` beats one `fsync` per file. Not
+/// fewer: `syncfs` also waits for every other program's unwritten data on
+/// that file system (a download, a build), which can take a second, while
+/// a few `fsync`s cost milliseconds; the typical sync brings a few messages.
+const SYNCFS_MIN_FILES: usize = 32;
 
 /// Gives each batch its own number, so a staged file cannot be added to a
 /// batch that did not create it.
