@@ -73,11 +73,14 @@ struct Wire {
     /// half-way: then we no longer know which reply belongs to which
     /// command, and nothing more may be sent.
     in_step: bool,
+    /// When the last status line arrived: how long the server has been idle.
+    last_reply: std::time::Instant,
 }
 
 impl Wire {
     fn new(connection: Connection) -> Wire {
         Wire {
+            last_reply: std::time::Instant::now(),
             reader: LineReader::new(connection),
             greeting: String::new(),
             capabilities: Capabilities::default(),
@@ -140,7 +143,9 @@ impl Wire {
             .reader
             .read_line(MAX_STATUS_LINE)
             .map_err(|error| Pop3Error::from_line(error, "reading a reply"))?;
-        parse_status(line)
+        let status = parse_status(line);
+        self.last_reply = std::time::Instant::now();
+        status
     }
 
     /// The `+OK` text, or the `-ERR` text as the inner error.
@@ -793,6 +798,17 @@ impl Pop3Session {
     /// (servers drop idle sessions after 10 minutes or less).
     pub fn noop(&mut self) -> Result<(), Pop3Error> {
         self.wire.single("NOOP", b"NOOP\r\n").map(|_| ())
+    }
+
+    /// Sends NOOP if the server has not answered anything for `idle`, so a
+    /// server's inactivity timer (RFC 1939 §3: at least 10 minutes; some
+    /// are shorter) does not end the session during long local work.
+    /// Returns whether a NOOP was sent.
+    pub fn keep_alive(&mut self, idle: std::time::Duration) -> Result<bool, Pop3Error> {
+        if self.wire.last_reply.elapsed() < idle {
+            return Ok(false);
+        }
+        self.noop().map(|()| true)
     }
 
     /// RFC 1939 §6 QUIT: ends the session, which is when the server deletes

@@ -1524,3 +1524,24 @@ fn sessions_can_move_to_a_worker_thread() {
     assert_send::<Pop3Session>();
     assert_send::<Pop3Error>();
 }
+
+#[test]
+fn keep_alive_sends_noop_only_after_the_server_was_idle() {
+    let server = tls_server(1, |peer| {
+        log_in(peer, CAPA_DOVECOT);
+        peer.expect("NOOP");
+        peer.send("+OK\r\n");
+        peer.expect("QUIT");
+        peer.send("+OK\r\n");
+    });
+    let mut session = log_in_as_alice(server.port, &quick_limits());
+    // The server just answered the login: not idle for an hour.
+    assert!(!session.keep_alive(Duration::from_secs(3600)).unwrap());
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(session.keep_alive(Duration::from_millis(20)).unwrap());
+    // The NOOP's reply resets the idle time.
+    assert!(!session.keep_alive(Duration::from_secs(3600)).unwrap());
+    session.quit().unwrap();
+    let received = server.received();
+    assert_eq!(count(&received, b"NOOP\r\n"), 1);
+}

@@ -36,6 +36,9 @@ use crate::store::{self, MailStore, StoreError};
 const BATCH_MESSAGES: usize = 250;
 /// …or this many bytes, whichever comes first.
 const BATCH_BYTES: u64 = 16 * 1024 * 1024;
+/// Idle time after which a NOOP keeps the POP3 session alive (servers
+/// must wait at least 10 minutes; some wait less).
+const KEEPALIVE_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 /// The first bytes of each message are kept in memory to summarise it.
 const SUMMARY_PREFIX_BYTES: usize = crate::message::FULL_PARSE_LIMIT_BYTES;
 
@@ -189,6 +192,10 @@ pub fn get_mail(
         session.cancel,
         progress,
     )?;
+    // The last batch commit is local work with the session open: if it (or
+    // anything else) kept the server waiting, show it we are still here
+    // before the DELEs.
+    client.keep_alive(KEEPALIVE_AFTER)?;
 
     let deletions = deletion_candidates(session.account, store, &listed, now)?;
     if !deletions.is_empty() {
