@@ -160,10 +160,7 @@ fn welcome_ui(ui: &mut egui::Ui) {
 
 fn account_details_ui(ui: &mut egui::Ui, account: &Account) {
     ui.heading(&account.name);
-    ui.label(match &account.display_name {
-        Some(name) => format!("{name} <{}>", account.email_addr),
-        None => account.email_addr.clone(),
-    });
+    ui.label(account.sender());
     ui.add_space(8.0);
     egui::Grid::new("account_servers")
         .num_columns(2)

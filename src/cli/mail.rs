@@ -481,13 +481,7 @@ pub fn send(profile: Option<PathBuf>, args: SendArgs) -> CliResult {
 }
 
 fn draft_args(args: &SendDraftArgs, account: &Account) -> DraftArgs {
-    let from = args
-        .from
-        .clone()
-        .unwrap_or_else(|| match &account.display_name {
-            Some(name) => format!("{name} <{}>", account.email_addr),
-            None => account.email_addr.clone(),
-        });
+    let from = args.from.clone().unwrap_or_else(|| account.sender());
     DraftArgs {
         from,
         to: args.to.clone(),

@@ -149,10 +149,7 @@ fn show_json(message: &Message) -> ShowJson<'_> {
 fn format_addresses(addresses: &[Address]) -> String {
     addresses
         .iter()
-        .map(|address| match &address.name {
-            Some(name) => format!("{name} <{}>", address.email),
-            None => address.email.clone(),
-        })
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }

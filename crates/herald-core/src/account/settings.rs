@@ -218,6 +218,15 @@ impl Account {
         self.username.as_deref().unwrap_or(&self.email_addr)
     }
 
+    /// The `From` mailbox of mail sent from this account:
+    /// `Display Name <address>`, or the bare address.
+    pub fn sender(&self) -> String {
+        match &self.display_name {
+            Some(name) => format!("{name} <{}>", self.email_addr),
+            None => self.email_addr.clone(),
+        }
+    }
+
     /// Checks every setting that can be checked without touching the disk or
     /// the network. Run on load and before saving.
     pub fn validate(&self) -> Result<(), AccountError> {

@@ -105,10 +105,9 @@ impl Checkable for SmtpClient {
     }
 
     fn log_in(mut self, user: &str, password: &Password) -> Result<(), Failure> {
-        let result = self.login(user, password);
-        // QUIT also after a refused login (RFC 5321 §4.1.1.10).
-        self.quit();
-        result.map_err(|error| Failure::from_error(&error))
+        // Dropping the client says QUIT, also after a refused login.
+        self.login(user, password)
+            .map_err(|error| Failure::from_error(&error))
     }
 
     fn close(self) {

@@ -52,6 +52,16 @@ pub struct Address {
     pub email: String,
 }
 
+impl std::fmt::Display for Address {
+    /// `Name <address>`, or the bare address when there is no name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{name} <{}>", self.email),
+            None => f.write_str(&self.email),
+        }
+    }
+}
+
 /// Decoded, display-safe header fields of a message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {

@@ -91,9 +91,6 @@ pub fn send(
             &message.envelope_recipients,
             &message.sendable,
         );
-        // Also after a refusal (a recipient, the size): the session is still
-        // good, and RFC 5321 wants QUIT before closing. A broken session is
-        // just closed.
         client.quit();
         sent.map(drop)
     });

@@ -101,6 +101,12 @@ pub struct SendReport {
     pub reply: ServerReply,
 }
 
+impl Drop for SmtpClient {
+    fn drop(&mut self) {
+        self.say_goodbye();
+    }
+}
+
 impl SmtpClient {
     /// Connects to `server`, secures the connection as configured, reads the
     /// greeting and says EHLO.
@@ -496,9 +502,17 @@ impl SmtpClient {
     /// server says to QUIT changes anything, so there is no error to act
     /// on. A session broken by an earlier error is just closed.
     pub fn quit(mut self) {
+        self.say_goodbye();
+    }
+
+    /// QUIT, once, unless the session is broken. RFC 5321 §4.1.1.10 wants
+    /// it before every close, also after a refusal; dropping a client does
+    /// it too, so no error path can forget it.
+    fn say_goodbye(&mut self) {
         if self.state == State::Broken {
             return;
         }
+        self.state = State::Broken;
         self.wire.set_deadline(Deadline::after(COMMAND_TIME));
         let _ = self.wire.command(&[b"QUIT"]);
     }

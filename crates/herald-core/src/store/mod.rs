@@ -185,12 +185,7 @@ impl From<&crate::message::Summary> for MessageSummary {
         let headers = &summary.headers;
         let from = headers.from.first();
         let addresses = |list: &[crate::message::Address]| -> Vec<String> {
-            list.iter()
-                .map(|address| match &address.name {
-                    Some(name) => format!("{name} <{}>", address.email),
-                    None => address.email.clone(),
-                })
-                .collect()
+            list.iter().map(ToString::to_string).collect()
         };
         MessageSummary {
             from_name: from.and_then(|address| address.name.clone()),

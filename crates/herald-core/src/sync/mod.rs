@@ -333,7 +333,7 @@ fn record_headers_only(
         store.record_headers_only(
             message.uidl.as_str(),
             message.size,
-            &store_summary(&summary),
+            &store::MessageSummary::from(&summary),
         )?;
         report.headers_only += 1;
     }
@@ -510,7 +510,7 @@ impl Summarizer {
                 return;
             }
         };
-        piece.summary = Some(store_summary(&summary));
+        piece.summary = Some(store::MessageSummary::from(&summary));
     }
 }
 
@@ -852,30 +852,6 @@ pub(crate) fn read_header_section(body: &mut dyn Read) -> Result<Vec<u8>, Pop3Er
         .read_to_end(&mut bytes)
         .map_err(|error| Pop3Error::from(NetError::from(error)))?;
     Ok(bytes)
-}
-
-pub(crate) fn store_summary(summary: &Summary) -> store::MessageSummary {
-    let headers = &summary.headers;
-    let from = headers.from.first();
-    let emails = |addresses: &[crate::message::Address]| {
-        addresses
-            .iter()
-            .map(|address| match &address.name {
-                Some(name) => format!("{name} <{}>", address.email),
-                None => address.email.clone(),
-            })
-            .collect::<Vec<_>>()
-    };
-    store::MessageSummary {
-        from_name: from.and_then(|address| address.name.clone()),
-        from_addr: from.map(|address| address.email.clone()),
-        to: emails(&headers.to),
-        cc: emails(&headers.cc),
-        subject: headers.subject.clone(),
-        date: headers.date_unix,
-        message_id: headers.message_id.clone(),
-        has_attachments: summary.has_attachments,
-    }
 }
 
 /// Keeps the first `limit` bytes written.

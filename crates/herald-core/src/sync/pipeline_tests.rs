@@ -23,7 +23,7 @@ fn message_of(n: u32, size: usize) -> Vec<u8> {
 fn expected_summary(bytes: &[u8]) -> store::MessageSummary {
     let complete = bytes.len() <= SUMMARY_PREFIX_BYTES;
     let prefix = &bytes[..bytes.len().min(SUMMARY_PREFIX_BYTES)];
-    store_summary(&Summary::from_prefix(prefix, complete))
+    crate::store::MessageSummary::from(&Summary::from_prefix(prefix, complete))
 }
 
 #[test]

@@ -56,14 +56,7 @@ pub fn list_server(
         .iter()
         .map(|m| {
             let summary = headers.remove(&m.number).unwrap_or_default();
-            let from = summary
-                .headers
-                .from
-                .first()
-                .map(|address| match &address.name {
-                    Some(name) => format!("{name} <{}>", address.email),
-                    None => address.email.clone(),
-                });
+            let from = summary.headers.from.first().map(ToString::to_string);
             ServerMessage {
                 number: m.number,
                 uidl: m.uidl.to_string(),
