@@ -184,6 +184,8 @@ fn add(profile: &Profile, explicit: Option<&Path>, args: AddArgs) -> CliResult {
         max_message_size_bytes: args.max_message_size,
         password_command: args.password_command,
         trusted_certificates: Vec::new(),
+        signature: None,
+        check_interval_minutes: None,
     };
     let name = account.name.clone();
 

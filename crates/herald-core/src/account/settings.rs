@@ -63,6 +63,13 @@ pub struct Account {
     /// are accepted; everything else is still verified normally.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_certificates: Vec<String>,
+    /// Text added below new messages, after a `-- ` line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// How often the window gets mail on its own, in minutes; `None` means
+    /// only when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_interval_minutes: Option<u32>,
 }
 
 /// The SMTP server of an account.
@@ -424,6 +431,8 @@ pub(crate) mod tests {
             max_message_size_bytes: None,
             password_command: None,
             trusted_certificates: Vec::new(),
+            signature: None,
+            check_interval_minutes: None,
         }
     }
 

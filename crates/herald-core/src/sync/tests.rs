@@ -61,6 +61,8 @@ pub(crate) fn test_account(pop3: Pop3Server, smtp: Option<SmtpServer>) -> Accoun
         max_message_size_bytes: None,
         password_command: None,
         trusted_certificates: Vec::new(),
+        signature: None,
+        check_interval_minutes: None,
     }
 }
 
