@@ -4,7 +4,9 @@
 //! Views only read state prepared before the first frame; nothing here touches
 //! sockets, files or the keyring while drawing.
 
+pub mod file_dialog;
 mod fonts;
+pub mod jobs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
