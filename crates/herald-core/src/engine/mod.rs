@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use crate::compose::ComposedMessage;
 use crate::outgoing::{FlushedEntry, Sent};
+use crate::store::Folder;
 use crate::sync::{Progress, ServerMessage, SyncReport};
 
 /// The outcome of an Outbox flush: each entry tried, by Outbox id.
@@ -50,6 +51,60 @@ pub enum Command {
     DownloadFromServer(Vec<String>),
     /// Delete these messages (by UIDL) on the server.
     DeleteFromServer(Vec<String>),
+    /// Change the local mailbox: flags, moves, deletions, drafts. These go
+    /// through the worker because it holds the mailbox open for writing;
+    /// they touch no network and are never cancelled by
+    /// [`AccountWorker::cancel`].
+    Edit(LocalEdit),
+}
+
+/// A change to the local mailbox, by local message id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalEdit {
+    /// Mark messages as read or unread.
+    SetSeen {
+        /// The messages.
+        ids: Vec<i64>,
+        /// Read (true) or unread.
+        seen: bool,
+    },
+    /// Move messages to another folder.
+    Move {
+        /// The messages.
+        ids: Vec<i64>,
+        /// Where to.
+        folder: Folder,
+    },
+    /// Delete messages: to Trash, or for good when already in Trash.
+    Delete {
+        /// The messages.
+        ids: Vec<i64>,
+    },
+    /// Keep a draft (its local copy, Bcc included) in Drafts, replacing the
+    /// previous version if there is one.
+    SaveDraft {
+        /// The message bytes.
+        local_copy: Vec<u8>,
+        /// The draft this one replaces.
+        replaces: Option<i64>,
+    },
+}
+
+/// What a [`LocalEdit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalEditDone {
+    /// Flags or folders changed, or messages were deleted.
+    Changed {
+        /// The messages changed.
+        ids: Vec<i64>,
+    },
+    /// A draft was stored under a new id.
+    DraftSaved {
+        /// Its new local id.
+        id: i64,
+        /// The draft it replaced (now gone).
+        replaced: Option<i64>,
+    },
 }
 
 /// A report from an account worker.
@@ -85,6 +140,8 @@ pub enum EventKind {
     ServerListed(Result<(Vec<ServerMessage>, Vec<String>), Failure>),
     /// A delete-on-server finished.
     DeletedOnServer(Result<SyncReport, Failure>),
+    /// A local edit finished.
+    Edited(Result<LocalEditDone, Failure>),
     /// The worker is idle again: nothing running, nothing queued.
     Idle,
 }
@@ -106,6 +163,8 @@ pub enum Activity {
     Downloading,
     /// Deleting on the server.
     DeletingOnServer,
+    /// Changing the local mailbox.
+    Editing,
 }
 
 pub(crate) fn flushed_to_event(entries: Vec<FlushedEntry>) -> FlushResults {

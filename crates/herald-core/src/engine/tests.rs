@@ -453,3 +453,76 @@ fn send_through_the_worker_files_the_message_in_sent() {
     assert_eq!(store.count(Folder::Sent).unwrap(), 1);
     assert_eq!(store.count(Folder::Outbox).unwrap(), 0);
 }
+
+fn edited(event: &EventKind) -> &Result<LocalEditDone, Failure> {
+    match event {
+        EventKind::Edited(result) => result,
+        other => panic!("expected Edited, got {other:?}"),
+    }
+}
+
+#[test]
+fn local_edits_mark_seen_delete_and_replace_drafts_through_the_worker() {
+    let harness = Harness::start(FakePop3::start(mailbox(2)), short_limits());
+    harness.submit(Command::GetMail);
+    harness.until_idle_after(1);
+    let inbox = harness
+        .look()
+        .list(Folder::Inbox, &Default::default())
+        .unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert!(inbox.iter().all(|message| !message.flags.seen));
+    let first = inbox[0].id;
+
+    harness.submit(Command::Edit(LocalEdit::SetSeen {
+        ids: vec![first],
+        seen: true,
+    }));
+    let events = harness.until_idle_after(1);
+    assert!(matches!(events[0], EventKind::Started(Activity::Editing)));
+    assert_eq!(
+        edited(&events[1]).as_ref().unwrap(),
+        &LocalEditDone::Changed { ids: vec![first] }
+    );
+    assert!(harness.look().get(first).unwrap().unwrap().flags.seen);
+    assert_eq!(harness.look().unread_count(Folder::Inbox).unwrap(), 1);
+
+    harness.submit(Command::Edit(LocalEdit::Delete { ids: vec![first] }));
+    harness.until_idle_after(1);
+    let moved = harness.look().get(first).unwrap().unwrap();
+    assert_eq!(moved.folder, Folder::Trash);
+
+    let draft = |subject: &str| {
+        format!("From: a@example.org\r\nSubject: {subject}\r\n\r\nbody\r\n").into_bytes()
+    };
+    harness.submit(Command::Edit(LocalEdit::SaveDraft {
+        local_copy: draft("first version"),
+        replaces: None,
+    }));
+    let events = harness.until_idle_after(1);
+    let LocalEditDone::DraftSaved { id: v1, .. } = edited(&events[1]).clone().unwrap() else {
+        panic!("{events:?}");
+    };
+    harness.submit(Command::Edit(LocalEdit::SaveDraft {
+        local_copy: draft("second version"),
+        replaces: Some(v1),
+    }));
+    let events = harness.until_idle_after(1);
+    let LocalEditDone::DraftSaved { id: v2, replaced } = edited(&events[1]).clone().unwrap()
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(replaced, Some(v1));
+    let drafts = harness
+        .look()
+        .list(Folder::Drafts, &Default::default())
+        .unwrap();
+    assert_eq!(drafts.len(), 1, "the old version is gone");
+    assert_eq!(drafts[0].id, v2);
+    assert_eq!(
+        drafts[0].summary.subject.as_deref(),
+        Some("second version")
+    );
+    assert!(harness.look().get(v1).unwrap().is_none());
+    assert_eq!(harness.look().count(Folder::Trash).unwrap(), 1);
+}

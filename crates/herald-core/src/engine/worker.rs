@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
-use super::{Activity, Command, Event, EventKind, Failure, Waker, flushed_to_event};
+use super::{
+    Activity, Command, Event, EventKind, Failure, LocalEdit, LocalEditDone, Waker, flushed_to_event,
+};
 use crate::account::Account;
 use crate::credentials::{Password, PasswordStore};
 use crate::error::Classify;
 use crate::net::tls::TlsConfig;
 use crate::net::{CancelToken, Limits, NetError};
 use crate::session::Session;
-use crate::store::MailStore;
+use crate::store::{Folder, MailStore, MessageSummary, NewMessage, unix_now};
 use crate::sync::Progress;
 use crate::{outgoing, sync};
 
@@ -176,6 +178,74 @@ impl Worker {
                     sync::delete_from_server(session, store, &uidls)
                 }))
             }
+            Command::Edit(edit) => EventKind::Edited(self.edit(edit)),
+        }
+    }
+
+    fn open_store(&mut self) -> Result<&mut MailStore, Failure> {
+        if self.store.is_none() {
+            let store = MailStore::open(&self.context.mailbox_dir)
+                .map_err(|error| Failure::from_error(&error))?;
+            self.store = Some(store);
+        }
+        self.store.as_mut().ok_or_else(no_store)
+    }
+
+    fn edit(&mut self, edit: LocalEdit) -> Result<LocalEditDone, Failure> {
+        let store = self.open_store()?;
+        let failed = |error: crate::store::StoreError| Failure::from_error(&error);
+        match edit {
+            LocalEdit::SetSeen { ids, seen } => {
+                for &id in &ids {
+                    if let Some(message) = store.get(id).map_err(failed)? {
+                        let mut flags = message.flags;
+                        flags.seen = seen;
+                        store.set_flags(id, flags).map_err(failed)?;
+                    }
+                }
+                Ok(LocalEditDone::Changed { ids })
+            }
+            LocalEdit::Move { ids, folder } => {
+                for &id in &ids {
+                    store.move_to(id, folder).map_err(failed)?;
+                }
+                Ok(LocalEditDone::Changed { ids })
+            }
+            LocalEdit::Delete { ids } => {
+                for &id in &ids {
+                    store.delete(id).map_err(failed)?;
+                }
+                Ok(LocalEditDone::Changed { ids })
+            }
+            LocalEdit::SaveDraft {
+                local_copy,
+                replaces,
+            } => {
+                let summary = crate::message::Summary::from_prefix(&local_copy, true);
+                let new = NewMessage {
+                    summary: MessageSummary::from(&summary),
+                    flags: crate::store::Flags {
+                        seen: true,
+                        ..Default::default()
+                    },
+                    received_at: unix_now(),
+                    ..Default::default()
+                };
+                let id = store
+                    .add_message(Folder::Drafts, &local_copy, new)
+                    .map_err(failed)?;
+                // The new version is durable before the old one goes.
+                if let Some(old) = replaces {
+                    if store.get(old).map_err(failed)?.is_some() {
+                        store.move_to(old, Folder::Trash).map_err(failed)?;
+                        store.delete(old).map_err(failed)?;
+                    }
+                }
+                Ok(LocalEditDone::DraftSaved {
+                    id,
+                    replaced: replaces,
+                })
+            }
         }
     }
 
@@ -190,11 +260,7 @@ impl Worker {
             .passwords
             .get(&self.context.account)
             .map_err(|error| Failure::from_error(&error))?;
-        if self.store.is_none() {
-            let store = MailStore::open(&self.context.mailbox_dir)
-                .map_err(|error| Failure::from_error(&error))?;
-            self.store = Some(store);
-        }
+        self.open_store()?;
         Ok((password, tls))
     }
 
@@ -258,5 +324,6 @@ fn activity(command: &Command) -> Activity {
         Command::ListServer => Activity::ListingServer,
         Command::DownloadFromServer(_) => Activity::Downloading,
         Command::DeleteFromServer(_) => Activity::DeletingOnServer,
+        Command::Edit(_) => Activity::Editing,
     }
 }
