@@ -1,78 +1,37 @@
-//! The window, driven headless through its accessibility tree (egui_kittest).
+//! The main window, driven headless through its accessibility tree
+//! (egui_kittest): accounts, folders, the message list, the reader pane.
 
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
-use herald::app::{AccountsState, HeraldApp};
+mod support;
+
+use std::time::Duration;
+
+use egui_kittest::kittest::{NodeT, Queryable};
 use herald_core::account::{AccountList, Profile};
+use herald_core::store::{Folder, MailStore};
+use support::ui::{app_harness, plain_message, seed, setup, step_until, wait_for_label};
 
-/// A harness whose first frame is empty, so Herald's fonts are installed
-/// before any of its text is laid out (kittest panics on a missing glyph).
-fn harness(app: HeraldApp) -> Harness<'static, Option<HeraldApp>> {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(960.0, 640.0))
-        .build_ui_state(
-            |ui, app: &mut Option<HeraldApp>| {
-                if let Some(app) = app {
-                    app.ui(ui);
-                }
-            },
-            None,
-        );
-    herald::app::setup_context(&harness.ctx);
-    harness.run();
-    *harness.state_mut() = Some(app);
-    harness.run();
-    harness
+const WAIT: Duration = Duration::from_secs(10);
+
+fn add_account(profile: &Profile, name: &str, email: &str, pop3: &str) {
+    let status = support::herald()
+        .arg("--profile")
+        .arg(profile.root().expect("explicit profile"))
+        .args(["account", "add", "--name", name, "--email", email])
+        .args(["--smtp", "127.0.0.1:9", "--pop3", pop3])
+        .args(["--password-command", "printf secret"])
+        .status()
+        .expect("run herald");
+    assert!(status.success());
 }
 
 #[test]
 fn welcome_screen_shows_when_there_is_no_account() {
-    let harness = harness(HeraldApp::with_accounts(AccountsState::Loaded(vec![])));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    let harness = app_harness(setup(&profile, &[]), egui::vec2(960.0, 640.0));
     harness.get_by_label("Welcome to Herald");
     harness.get_by_label("No account is set up yet.");
-    assert!(harness.query_by_label("Accounts").is_none());
-}
-
-#[test]
-fn accounts_added_with_the_cli_are_listed_and_selectable() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for (name, email, pop3) in [
-        ("work", "ann@example.org", "pop.example.org:995"),
-        ("家", "李@例子.中国", "pop.qq.com"),
-    ] {
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
-            .args(["--profile"])
-            .arg(dir.path())
-            .args([
-                "account",
-                "add",
-                "--name",
-                name,
-                "--email",
-                email,
-                "--smtp",
-                "smtp.example.org",
-            ])
-            .args(["--pop3", pop3, "--password-command", "printf secret"])
-            .status()
-            .expect("run herald");
-        assert!(status.success());
-    }
-    let profile = Profile::at(dir.path());
-    assert_eq!(AccountList::load(&profile).expect("load").len(), 2);
-
-    let mut harness = harness(HeraldApp::load(&profile));
-    harness.get_by_label("Accounts");
-    // The first account is selected: its servers are shown.
-    harness.get_by_label_contains("pop.example.org:995");
-    harness.get_by_label_contains("李@例子.中国").click();
-    harness.run();
-    harness.get_by_label_contains("pop.qq.com:995");
-    assert!(
-        harness
-            .query_by_label_contains("pop.example.org:995")
-            .is_none()
-    );
+    assert!(harness.query_by_label_contains("Inbox").is_none());
 }
 
 #[test]
@@ -81,7 +40,160 @@ fn unreadable_accounts_file_is_reported_not_hidden() {
     let profile = Profile::at(dir.path());
     std::fs::create_dir_all(profile.config_dir()).expect("mkdir");
     std::fs::write(profile.accounts_file(), "this is = = not toml").expect("write");
-    let harness = harness(HeraldApp::load(&profile));
+    let harness = app_harness(setup(&profile, &[]), egui::vec2(960.0, 640.0));
     harness.get_by_label("Your accounts could not be read");
     harness.get_by_label_contains("accounts.toml");
+}
+
+#[test]
+fn two_accounts_get_a_unified_inbox_with_both_accounts_messages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    add_account(&profile, "家", "李@例子.中国", "127.0.0.1:9");
+    assert_eq!(AccountList::load(&profile).expect("load").len(), 2);
+    seed(
+        &profile,
+        "work",
+        Folder::Inbox,
+        &[plain_message(
+            "Bob <bob@example.org>",
+            "Budget review",
+            "Mon, 2 Nov 2026 10:00:00 +0000",
+            "numbers",
+        )],
+        false,
+    );
+    seed(
+        &profile,
+        "家",
+        Folder::Inbox,
+        &[plain_message(
+            "王芳 <wang@example.cn>",
+            "周末聚会",
+            "Tue, 3 Nov 2026 10:00:00 +0000",
+            "好的",
+        )],
+        false,
+    );
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 700.0));
+    wait_for_label(&mut harness, "Budget review", WAIT);
+    wait_for_label(&mut harness, "周末聚会", WAIT);
+    harness.get_by_label_contains("All inboxes");
+    // The unified inbox counts both accounts' unread messages.
+    harness.get_by_label("All inboxes, 2");
+    // One account's Sent folder: empty.
+    let sent: Vec<_> = harness.query_all_by_label("Sent").collect();
+    assert_eq!(sent.len(), 2, "one Sent per account");
+    sent[0].click();
+    wait_for_label(&mut harness, "This folder is empty.", WAIT);
+    assert!(harness.query_by_label_contains("Budget review").is_none());
+}
+
+#[test]
+fn list_sorts_searches_and_opens_with_the_keyboard_and_marks_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    let ids = seed(
+        &profile,
+        "work",
+        Folder::Inbox,
+        &[
+            plain_message(
+                "Ann <ann@example.org>",
+                "Alpha plans",
+                "Mon, 2 Nov 2026 10:00:00 +0000",
+                "first body",
+            ),
+            plain_message(
+                "Мария <maria@example.ru>",
+                "Встреча",
+                "Wed, 4 Nov 2026 10:00:00 +0000",
+                "второе",
+            ),
+            plain_message(
+                "Carl <carl@example.org>",
+                "Zulu report",
+                "Tue, 3 Nov 2026 10:00:00 +0000",
+                "third body",
+            ),
+        ],
+        false,
+    );
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 700.0));
+    wait_for_label(&mut harness, "Zulu report", WAIT);
+    harness.get_by_label("Inbox, 3");
+    let order = |harness: &egui_kittest::Harness<'static, Option<herald::app::HeraldApp>>| {
+        let mut rows: Vec<(f32, String)> = harness
+            .query_all_by_label_contains(" — ")
+            .map(|node| {
+                (
+                    node.rect().min.y,
+                    node.accesskit_node().label().unwrap_or_default(),
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        rows.into_iter().map(|(_, label)| label).collect::<Vec<_>>()
+    };
+    // Newest first by default.
+    let rows = order(&harness);
+    assert!(
+        rows[0].contains("Встреча") && rows[2].contains("Alpha"),
+        "{rows:?}"
+    );
+    // Sort by subject, ascending.
+    harness.get_by_label_contains("Subject").click();
+    step_until(&mut harness, WAIT, "sorted by subject", |h| {
+        order(h).first().is_some_and(|row| row.contains("Alpha"))
+    });
+    let rows = order(&harness);
+    assert!(
+        rows[1].contains("Zulu") && rows[2].contains("Встреча"),
+        "{rows:?}"
+    );
+
+    // Search filters as you type (addresses too).
+    harness.get_by_label("🔍").click();
+    harness.get_by_label("🔍");
+    let search = harness.get_by_role(egui::accesskit::Role::TextInput);
+    search.type_text("maria@");
+    step_until(&mut harness, WAIT, "search applied", |h| {
+        order(h).len() == 1
+    });
+    assert!(order(&harness)[0].contains("Встреча"));
+    search_clear(&mut harness);
+    step_until(&mut harness, WAIT, "search cleared", |h| {
+        order(h).len() == 3
+    });
+
+    // Keyboard: Down selects the first row and opens it in the reader.
+    harness.key_press(egui::Key::ArrowDown);
+    wait_for_label(&mut harness, "first body", WAIT);
+    harness.key_press(egui::Key::ArrowDown);
+    wait_for_label(&mut harness, "third body", WAIT);
+    // Opening marked both read, in the store too (through the worker).
+    let store = MailStore::open_read_only(&profile.mailbox_dir("work")).expect("store");
+    step_until(&mut harness, WAIT, "flags stored", |_| {
+        store.unread_count(Folder::Inbox).ok() == Some(1)
+    });
+    assert!(store.get(ids[0]).expect("get").expect("row").flags.seen);
+    assert!(!store.get(ids[1]).expect("get").expect("row").flags.seen);
+
+    // Delete moves the selected message to Trash and selects the next.
+    harness.key_press(egui::Key::Delete);
+    step_until(&mut harness, WAIT, "moved to Trash", |_| {
+        store.count(Folder::Trash).ok() == Some(1)
+    });
+    assert_eq!(
+        store.get(ids[2]).expect("get").expect("row").folder,
+        Folder::Trash
+    );
+    wait_for_label(&mut harness, "второе", WAIT);
+}
+
+fn search_clear(harness: &mut egui_kittest::Harness<'static, Option<herald::app::HeraldApp>>) {
+    harness.key_press(egui::Key::Escape);
+    harness.step();
 }

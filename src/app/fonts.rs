@@ -1,13 +1,18 @@
-//! Fonts for every script.
+//! Fonts for every script, and a bold face.
 //!
-//! egui's default fonts have no CJK glyphs: Chinese, Japanese and Korean text
-//! would render as boxes. At start-up we look for a system font that has them
-//! and add it as a fallback after the defaults (so Latin text keeps egui's look).
+//! egui's default fonts have no CJK, Arabic or Hebrew glyphs: such text would
+//! render as boxes. At start-up we look for system fonts that have them and
+//! add them as fallbacks after the defaults (so Latin text keeps egui's
+//! look). egui has no bold variant either; a bold system face (DejaVu Sans
+//! Bold, Noto Sans Bold…) becomes the `bold` family, used for unread
+//! messages and headings, with the same fallbacks behind it.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// System fonts with CJK (and usually Cyrillic) coverage, most common first.
-const CANDIDATE_FONTS: &[&str] = &[
+const CJK_FONTS: &[&str] = &[
     // Debian/Ubuntu: fonts-noto-cjk
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
@@ -26,25 +31,91 @@ const CANDIDATE_FONTS: &[&str] = &[
     "C:\\Windows\\Fonts\\malgun.ttf",
 ];
 
-/// Adds the first CJK-capable system font found as a fallback; returns its path.
-pub fn install_fallback_fonts(ctx: &egui::Context) -> Option<&'static str> {
-    let (path, bytes) = CANDIDATE_FONTS.iter().find_map(|path| {
+/// Broad-coverage fonts for Arabic, Hebrew, Greek, Armenian, Georgian and
+/// symbols (egui draws them unshaped, left to right: readable letters, not
+/// typeset Arabic).
+const WIDE_FONTS: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",
+    "C:\\Windows\\Fonts\\arial.ttf",
+];
+
+/// Bold faces for the `bold` family.
+const BOLD_FONTS: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+    "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
+    "C:\\Windows\\Fonts\\arialbd.ttf",
+];
+
+static BOLD_INSTALLED: AtomicBool = AtomicBool::new(false);
+
+fn first_readable(candidates: &[&'static str]) -> Option<(&'static str, Vec<u8>)> {
+    candidates.iter().find_map(|path| {
         std::fs::read(Path::new(path))
             .ok()
             .map(|bytes| (*path, bytes))
-    })?;
+    })
+}
+
+/// Adds the system fonts found as fallbacks (and the bold family); returns
+/// the CJK font's path, or `None` when no CJK font was found.
+pub fn install_fallback_fonts(ctx: &egui::Context) -> Option<&'static str> {
     let mut fonts = egui::FontDefinitions::default();
-    fonts.font_data.insert(
-        "system-cjk".to_owned(),
-        std::sync::Arc::new(egui::FontData::from_owned(bytes)),
-    );
+    let mut fallbacks = Vec::new();
+    let cjk = first_readable(CJK_FONTS);
+    let cjk_path = cjk.as_ref().map(|(path, _)| *path);
+    for (name, found) in [
+        ("system-cjk", cjk),
+        ("system-wide", first_readable(WIDE_FONTS)),
+    ] {
+        if let Some((_, bytes)) = found {
+            fonts
+                .font_data
+                .insert(name.to_owned(), Arc::new(egui::FontData::from_owned(bytes)));
+            fallbacks.push(name.to_owned());
+        }
+    }
     for family in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
         fonts
             .families
             .entry(family)
             .or_default()
-            .push("system-cjk".to_owned());
+            .extend(fallbacks.iter().cloned());
+    }
+    if let Some((_, bytes)) = first_readable(BOLD_FONTS) {
+        fonts.font_data.insert(
+            "system-bold".to_owned(),
+            Arc::new(egui::FontData::from_owned(bytes)),
+        );
+        let mut bold = vec!["system-bold".to_owned()];
+        bold.extend(
+            fonts
+                .families
+                .get(&egui::FontFamily::Proportional)
+                .cloned()
+                .unwrap_or_default(),
+        );
+        fonts
+            .families
+            .insert(egui::FontFamily::Name("bold".into()), bold);
+        BOLD_INSTALLED.store(true, Ordering::Relaxed);
     }
     ctx.set_fonts(fonts);
-    Some(path)
+    cjk_path
+}
+
+/// The body font in bold when a bold face was found, else the body font.
+pub fn bold_body(style: &egui::Style) -> egui::FontId {
+    let body = egui::TextStyle::Body.resolve(style);
+    if BOLD_INSTALLED.load(Ordering::Relaxed) {
+        egui::FontId::new(body.size, egui::FontFamily::Name("bold".into()))
+    } else {
+        body
+    }
 }

@@ -1,17 +1,40 @@
 //! The egui window.
 //!
-//! For now: the configured accounts, or a welcome screen when there are none.
-//! Views only read state prepared before the first frame; nothing here touches
-//! sockets, files or the keyring while drawing.
+//! [`HeraldApp`] owns the window's state: the accounts and their engine
+//! workers, the folder and message list on screen, the reader, composers and
+//! dialogs. It never touches sockets, files or the keyring while drawing:
+//! network work goes to each account's engine worker (commands in, events
+//! out, the waker repaints), and disk work (reading the list, opening a
+//! message, saving attachments) runs in [`jobs::Job`]s.
 
+pub mod accounts;
 pub mod file_dialog;
 mod fonts;
 pub mod jobs;
+pub mod mailbox;
+pub mod prefs;
+mod status;
+pub mod text;
+pub mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
 
-use herald_core::account::{Account, AccountList, Profile};
+use herald_core::account::{AccountList, Profile};
+use herald_core::credentials::{PasswordStore, StoreStatus};
+use herald_core::engine::{Command, Event, EventKind, LocalEdit, LocalEditDone};
+use herald_core::message::Message;
+use herald_core::store::{Folder, MailStore};
+
+use accounts::{AccountSlot, Outcome};
+use file_dialog::FileDialogs;
+use jobs::{Job, Waker};
+use mailbox::list::{ListAction, MessageList, Source};
+use mailbox::{MailboxChoice, Selection};
+use prefs::Preferences;
 
 /// Opens the window for the profile given on the command line (or the default one).
 pub fn run(profile_dir: Option<PathBuf>) -> ExitCode {
@@ -22,14 +45,17 @@ pub fn run(profile_dir: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Read once, before the first frame: the UI thread never reads files while drawing.
-    let app = HeraldApp::load(&profile);
+    run_with(AppSetup::new(profile))
+}
+
+/// Opens the window with `setup`.
+pub fn run_with(setup: AppSetup) -> ExitCode {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Herald")
             .with_app_id("herald")
-            .with_inner_size([960.0, 640.0])
-            .with_min_inner_size([480.0, 320.0]),
+            .with_inner_size([1100.0, 720.0])
+            .with_min_inner_size([560.0, 360.0]),
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -37,6 +63,13 @@ pub fn run(profile_dir: Option<PathBuf>) -> ExitCode {
         options,
         Box::new(move |creation| {
             setup_context(&creation.egui_ctx);
+            let preferences = creation
+                .storage
+                .and_then(|storage| eframe::get_value(storage, prefs::STORAGE_KEY))
+                .unwrap_or_default();
+            let mut app = HeraldApp::new(setup, &creation.egui_ctx);
+            app.preferences = preferences;
+            app.preferences.apply(&creation.egui_ctx);
             Ok(Box::new(app))
         }),
     );
@@ -60,91 +93,685 @@ pub fn setup_context(ctx: &egui::Context) {
     }
 }
 
+/// What the window starts with.
+pub struct AppSetup {
+    /// Where settings and mail live.
+    pub profile: Profile,
+    /// The password store to use; `None` opens the OS store (off the UI
+    /// thread).
+    pub passwords: Option<Arc<PasswordStore>>,
+    /// File dialogs (tests use [`FileDialogs::in_app_only`]).
+    pub dialogs: Option<FileDialogs>,
+    /// Kept alive as long as the window (the demo's servers).
+    pub keep_alive: Option<Box<dyn std::any::Any>>,
+}
+
+impl AppSetup {
+    /// The window for `profile`, with the OS credential store.
+    pub fn new(profile: Profile) -> AppSetup {
+        AppSetup {
+            profile,
+            passwords: None,
+            dialogs: None,
+            keep_alive: None,
+        }
+    }
+}
+
 /// What the window shows about accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountsState {
     /// The accounts file was read.
-    Loaded(Vec<Account>),
+    Loaded,
     /// It could not be read; the sentence says why.
+    Failed(String),
+}
+
+enum Passwords {
+    Opening(Job<PasswordStore>),
+    Ready(Arc<PasswordStore>),
+}
+
+enum Reader {
+    Empty,
+    Opening {
+        key: (usize, i64),
+        job: Job<Result<Arc<Message>, String>>,
+    },
+    Open {
+        /// Which message (account, id) is open.
+        #[allow(dead_code)]
+        key: (usize, i64),
+        message: Arc<Message>,
+    },
     Failed(String),
 }
 
 /// The application state and its top-level view.
 pub struct HeraldApp {
-    accounts: AccountsState,
-    selected: Option<usize>,
+    profile: Profile,
+    accounts_state: AccountsState,
+    accounts: Vec<AccountSlot>,
+    passwords: Passwords,
+    events: Receiver<Event>,
+    event_sender: Sender<Event>,
+    waker: Waker,
+    #[allow(dead_code)]
+    dialogs: FileDialogs,
+    selection: Selection,
+    list: MessageList,
+    reader: Reader,
+    /// Preferences (theme, text size, undo-send…).
+    pub preferences: Preferences,
+    status_note: Option<String>,
+    focus_search: bool,
+    help_open: bool,
+    _keep_alive: Option<Box<dyn std::any::Any>>,
 }
 
 impl HeraldApp {
-    /// Reads the profile's accounts.
-    pub fn load(profile: &Profile) -> HeraldApp {
-        let accounts = match AccountList::load(profile) {
-            Ok(list) => AccountsState::Loaded(list.iter().cloned().collect()),
-            Err(err) => AccountsState::Failed(herald_core::error::describe(&err)),
+    /// The window's state for `setup`; `ctx` is the context it will draw
+    /// in (its repaint is the workers' waker).
+    pub fn new(setup: AppSetup, ctx: &egui::Context) -> HeraldApp {
+        let repaint_ctx = ctx.clone();
+        let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
+        let (event_sender, events) = mpsc::channel();
+        let (accounts_state, accounts) = match AccountList::load(&setup.profile) {
+            Ok(list) => (
+                AccountsState::Loaded,
+                list.iter()
+                    .cloned()
+                    .map(|account| AccountSlot::new(account, &setup.profile))
+                    .collect(),
+            ),
+            Err(err) => (
+                AccountsState::Failed(herald_core::error::describe(&err)),
+                Vec::new(),
+            ),
         };
-        HeraldApp::with_accounts(accounts)
+        let passwords = match setup.passwords {
+            Some(store) => Passwords::Ready(store),
+            None => {
+                let profile = setup.profile.clone();
+                Passwords::Opening(Job::spawn("keyring-open", &waker, move || {
+                    PasswordStore::open(&profile)
+                }))
+            }
+        };
+        let dialogs = setup
+            .dialogs
+            .unwrap_or_else(|| FileDialogs::new(Arc::clone(&waker)));
+        let mailbox = if accounts.len() > 1 {
+            MailboxChoice::Unified
+        } else {
+            MailboxChoice::Account(0)
+        };
+        let mut app = HeraldApp {
+            profile: setup.profile,
+            accounts_state,
+            accounts,
+            passwords,
+            events,
+            event_sender,
+            waker,
+            dialogs,
+            selection: Selection {
+                mailbox,
+                folder: Folder::Inbox,
+            },
+            list: MessageList::default(),
+            reader: Reader::Empty,
+            preferences: Preferences::default(),
+            status_note: None,
+            focus_search: false,
+            help_open: false,
+            _keep_alive: setup.keep_alive,
+        };
+        app.start_workers_if_ready();
+        app.reload_list();
+        app
     }
 
-    /// An app showing the given accounts (tests and previews).
-    pub fn with_accounts(accounts: AccountsState) -> HeraldApp {
-        let selected = match &accounts {
-            AccountsState::Loaded(list) if !list.is_empty() => Some(0),
-            _ => None,
+    /// The profile on screen.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    fn start_workers_if_ready(&mut self) {
+        if let Passwords::Ready(store) = &self.passwords {
+            let store = Arc::clone(store);
+            for slot in &mut self.accounts {
+                slot.start(&store, &self.event_sender, &self.waker);
+            }
+        }
+    }
+
+    fn sources(&self) -> Vec<Source> {
+        let indices: Vec<usize> = match self.selection.mailbox {
+            MailboxChoice::Unified => (0..self.accounts.len()).collect(),
+            MailboxChoice::Account(index) if index < self.accounts.len() => vec![index],
+            MailboxChoice::Account(_) => Vec::new(),
         };
-        HeraldApp { accounts, selected }
+        indices
+            .into_iter()
+            .map(|account| Source {
+                account,
+                mailbox_dir: self.accounts[account].mailbox_dir.clone(),
+            })
+            .collect()
+    }
+
+    fn reload_list(&mut self) {
+        let sources = self.sources();
+        self.list
+            .reload(sources, self.selection.folder, &self.waker);
+    }
+
+    fn shows_account(&self, account: usize) -> bool {
+        match self.selection.mailbox {
+            MailboxChoice::Unified => true,
+            MailboxChoice::Account(index) => index == account,
+        }
+    }
+
+    /// Accounts whose commands the toolbar addresses: the one on screen, or
+    /// all of them in the unified inbox.
+    fn target_accounts(&self) -> Vec<usize> {
+        match self.selection.mailbox {
+            MailboxChoice::Unified => (0..self.accounts.len()).collect(),
+            MailboxChoice::Account(index) if index < self.accounts.len() => vec![index],
+            MailboxChoice::Account(_) => Vec::new(),
+        }
+    }
+
+    /// Get mail for the accounts on screen.
+    pub fn get_mail(&mut self) {
+        for index in self.target_accounts() {
+            let slot = &mut self.accounts[index];
+            if !slot.busy() {
+                slot.submit(Command::GetMail);
+                slot.schedule_next_check();
+            }
+        }
+    }
+
+    fn cancel_all(&mut self) {
+        for slot in &self.accounts {
+            slot.cancel();
+        }
+    }
+
+    fn delete_selected(&mut self) {
+        let Some((account, id)) = self.list.selected else {
+            return;
+        };
+        let Some(slot) = self.accounts.get(account) else {
+            return;
+        };
+        if slot.submit(Command::Edit(LocalEdit::Delete { ids: vec![id] })) {
+            // Select the next message, as mail clients do.
+            let next = self
+                .list
+                .move_selection(1)
+                .filter(|next| *next != (account, id))
+                .or_else(|| self.list.move_selection(-1));
+            self.list.remove(account, &[id]);
+            self.list.selected = next.filter(|next| *next != (account, id));
+            self.reader = Reader::Empty;
+            if let Some((account, id)) = self.list.selected {
+                self.open_message(account, id);
+            }
+            self.status_note = Some(if self.selection.folder == Folder::Trash {
+                "Deleted for good.".into()
+            } else {
+                "Moved to Trash.".into()
+            });
+        }
+    }
+
+    fn open_message(&mut self, account: usize, id: i64) {
+        let Some(slot) = self.accounts.get(account) else {
+            return;
+        };
+        let dir = slot.mailbox_dir.clone();
+        let key = (account, id);
+        let job = Job::spawn("open-message", &self.waker, move || open_message(&dir, id));
+        self.reader = Reader::Opening { key, job };
+        let unread = self
+            .list
+            .selected_row()
+            .is_some_and(|row| !row.seen && row.downloaded);
+        if unread {
+            slot.submit(Command::Edit(LocalEdit::SetSeen {
+                ids: vec![id],
+                seen: true,
+            }));
+            self.list.set_seen(account, id, true);
+            let inbox = &mut self.accounts[account].counts[0];
+            if self.selection.folder == Folder::Inbox {
+                inbox.0 = inbox.0.saturating_sub(1);
+            }
+        }
+    }
+
+    fn poll_background(&mut self, ctx: &egui::Context) {
+        if let Passwords::Opening(job) = &mut self.passwords
+            && let Some(result) = job.try_take()
+        {
+            let store = result.unwrap_or_else(|_| {
+                PasswordStore::session_only(
+                    herald_core::credentials::service_name(&self.profile),
+                    "the credential store could not be opened",
+                )
+            });
+            self.passwords = Passwords::Ready(Arc::new(store));
+            self.start_workers_if_ready();
+        }
+        if let Some(counts) = self.list.poll(&self.waker) {
+            for (account, folder_counts) in counts {
+                if let Some(slot) = self.accounts.get_mut(account) {
+                    slot.counts = folder_counts;
+                }
+            }
+        }
+        if let Reader::Opening { key, job } = &mut self.reader
+            && let Some(result) = job.try_take()
+        {
+            let key = *key;
+            self.reader = match result {
+                Ok(Ok(message)) => Reader::Open { key, message },
+                Ok(Err(reason)) => Reader::Failed(reason),
+                Err(_) => Reader::Failed("the message could not be opened".into()),
+            };
+        }
+        while let Ok(event) = self.events.try_recv() {
+            self.apply_event(event, ctx);
+        }
+        let now = Instant::now();
+        let mut next_wake: Option<Duration> = None;
+        for slot in &mut self.accounts {
+            if slot.started()
+                && let Some(wait) = slot.check_if_due(now)
+            {
+                next_wake = Some(next_wake.map_or(wait, |current| current.min(wait)));
+            }
+        }
+        if let Some(wait) = next_wake {
+            ctx.request_repaint_after(wait.max(Duration::from_millis(250)));
+        }
+    }
+
+    fn apply_event(&mut self, event: Event, ctx: &egui::Context) {
+        let Some(index) = self
+            .accounts
+            .iter()
+            .position(|slot| slot.account.name == event.account)
+        else {
+            return;
+        };
+        let mut reload = false;
+        let slot = &mut self.accounts[index];
+        match event.kind {
+            EventKind::Started(activity) => {
+                slot.activity = Some(activity);
+                slot.progress = None;
+            }
+            EventKind::Progress(progress) => slot.progress = Some(progress),
+            EventKind::MailFetched(result) => {
+                match result {
+                    Ok(report) => {
+                        let sentence = match report.downloaded {
+                            0 => "No new mail.".to_owned(),
+                            1 => "1 new message.".to_owned(),
+                            n => format!("{n} new messages."),
+                        };
+                        if report.downloaded > 0 {
+                            notify_new_mail(
+                                ctx,
+                                &self.preferences,
+                                &slot.account.name,
+                                report.downloaded,
+                            );
+                        }
+                        slot.outcome = Some(Outcome::Done(sentence));
+                    }
+                    Err(failure) => {
+                        slot.outcome = Some(Outcome::Failed {
+                            what: "Getting mail",
+                            failure,
+                        })
+                    }
+                }
+                reload = true;
+            }
+            EventKind::Sent { result, .. } => {
+                slot.outcome = Some(match result {
+                    Ok(_) => Outcome::Done("Message sent.".into()),
+                    Err(failure) => Outcome::Failed {
+                        what: "Sending",
+                        failure,
+                    },
+                });
+                reload = true;
+            }
+            EventKind::OutboxFlushed(result) => {
+                if let Err(failure) = result {
+                    slot.outcome = Some(Outcome::Failed {
+                        what: "Sending the Outbox",
+                        failure,
+                    });
+                }
+                reload = true;
+            }
+            EventKind::ConnectionTested(_) => {}
+            EventKind::ServerListed(_) => {}
+            EventKind::DeletedOnServer(result) => {
+                if let Err(failure) = result {
+                    slot.outcome = Some(Outcome::Failed {
+                        what: "Deleting on the server",
+                        failure,
+                    });
+                }
+            }
+            EventKind::Edited(result) => match result {
+                Ok(LocalEditDone::Changed { .. }) | Ok(LocalEditDone::DraftSaved { .. }) => {
+                    reload = true
+                }
+                Err(failure) => {
+                    slot.outcome = Some(Outcome::Failed {
+                        what: "Changing the mailbox",
+                        failure,
+                    });
+                    reload = true;
+                }
+            },
+            EventKind::Idle => {
+                slot.activity = None;
+                slot.progress = None;
+            }
+        }
+        if reload && self.shows_account(index) {
+            self.reload_list();
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let shortcut = |modifiers, key| KeyboardShortcut::new(modifiers, key);
+        let (get_mail, search, help, delete) = ctx.input_mut(|input| {
+            (
+                input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F5)),
+                input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::F)),
+                input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F1)),
+                input.key_pressed(Key::Delete),
+            )
+        });
+        if get_mail {
+            self.get_mail();
+        }
+        if search {
+            self.focus_search = true;
+        }
+        if help {
+            self.help_open = !self.help_open;
+        }
+        let typing = ctx.memory(|memory| memory.focused().is_some());
+        if delete && !typing {
+            self.delete_selected();
+        }
     }
 
     /// Draws the whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        egui::Panel::top("top_bar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("Herald");
+        let ctx = ui.ctx().clone();
+        self.poll_background(&ctx);
+        self.shortcuts(&ctx);
+        if let AccountsState::Failed(reason) = &self.accounts_state {
+            let reason = reason.clone();
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.heading("Your accounts could not be read");
+                ui.label(reason);
+            });
+            return;
+        }
+        if self.accounts.is_empty() {
+            egui::CentralPanel::default().show(ui, welcome_ui);
+            return;
+        }
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
+        let cancel = egui::Panel::bottom("status_bar")
+            .show(ui, |ui| {
+                status::status_bar_ui(ui, &self.accounts, &self.status_note)
+            })
+            .inner;
+        if cancel {
+            self.cancel_all();
+        }
+        egui::Panel::left("folders")
+            .resizable(true)
+            .default_size(210.0)
+            .show(ui, |ui| {
+                if let Some(selection) = mailbox::sidebar_ui(ui, &self.accounts, self.selection)
+                    && selection != self.selection
+                {
+                    self.selection = selection;
+                    self.list.selected = None;
+                    self.reader = Reader::Empty;
+                    self.reload_list();
+                }
+            });
+        egui::Panel::right("reader")
+            .resizable(true)
+            .default_size(ui.available_width() * 0.5)
+            .show(ui, |ui| self.reader_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            let names: Vec<String> = self
+                .accounts
+                .iter()
+                .map(|slot| slot.account.name.clone())
+                .collect();
+            let unified = self.selection.mailbox == MailboxChoice::Unified;
+            let empty = match self.selection.folder {
+                Folder::Inbox => "No messages yet. Press Get mail (F5).",
+                _ => "This folder is empty.",
+            };
+            for problem in &self.list.problems {
+                ui.colored_label(ui.visuals().error_fg_color, problem);
+            }
+            match self.list.ui(ui, &names, unified, empty) {
+                Some(ListAction::Selected(account, id))
+                | Some(ListAction::Activated(account, id)) => {
+                    self.open_message(account, id);
+                }
+                None => {}
+            }
+        });
+        if self.help_open {
+            let mut open = true;
+            egui::Window::new("Keyboard shortcuts")
+                .open(&mut open)
+                .collapsible(false)
+                .show(&ctx, help_ui);
+            self.help_open = open;
+        }
+    }
+
+    fn toolbar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let ready = self.accounts.iter().any(AccountSlot::started);
+            let get = ui
+                .add_enabled(ready, egui::Button::new("📥 Get mail"))
+                .on_hover_text("Download new mail (F5)");
+            if get.clicked() {
+                self.get_mail();
+            }
+            ui.separator();
+            let selected = self.list.selected.is_some();
+            if ui
+                .add_enabled(selected, egui::Button::new("🗑 Delete"))
+                .on_hover_text("Move to Trash (Delete)")
+                .clicked()
+            {
+                self.delete_selected();
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("❓")
+                    .on_hover_text("Keyboard shortcuts (F1)")
+                    .clicked()
+                {
+                    self.help_open = !self.help_open;
+                }
+                let search_label = ui.label("🔍");
+                let search = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.list.spec.search)
+                            .hint_text("Search (Ctrl+F)")
+                            .desired_width(220.0),
+                    )
+                    .labelled_by(search_label.id);
+                if self.focus_search {
+                    search.request_focus();
+                    self.focus_search = false;
+                }
+                if (search.has_focus() || search.lost_focus())
+                    && ui.input(|input| input.key_pressed(egui::Key::Escape))
+                {
+                    self.list.spec.search.clear();
+                    search.surrender_focus();
+                }
             });
         });
-        match &self.accounts {
-            AccountsState::Failed(reason) => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    ui.heading("Your accounts could not be read");
-                    ui.label(reason.as_str());
+        if let Passwords::Ready(store) = &self.passwords
+            && let StoreStatus::Unavailable { reason } = store.status()
+        {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "The system credential store is not available ({reason}); passwords you enter are kept for this session only."
+                ),
+            );
+        }
+    }
+
+    fn reader_ui(&mut self, ui: &mut egui::Ui) {
+        match &self.reader {
+            Reader::Empty => {
+                ui.centered_and_justified(|ui| {
+                    ui.label(egui::RichText::new("Select a message to read it.").weak());
                 });
             }
-            AccountsState::Loaded(list) if list.is_empty() => {
-                egui::CentralPanel::default().show(ui, welcome_ui);
-            }
-            AccountsState::Loaded(list) => {
-                let selected = &mut self.selected;
-                egui::Panel::left("accounts")
-                    .resizable(true)
-                    .default_size(220.0)
-                    .show(ui, |ui| account_list_ui(ui, list, selected));
-                egui::CentralPanel::default().show(ui, |ui| {
-                    if let Some(account) = selected.and_then(|i| list.get(i)) {
-                        account_details_ui(ui, account);
-                    }
+            Reader::Opening { .. } => {
+                ui.centered_and_justified(|ui| {
+                    ui.spinner();
                 });
+            }
+            Reader::Failed(reason) => {
+                ui.colored_label(ui.visuals().error_fg_color, reason);
+            }
+            Reader::Open { message, .. } => {
+                let message = Arc::clone(message);
+                egui::ScrollArea::vertical()
+                    .id_salt("reader_scroll")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        ui.heading(message.headers.subject.as_deref().unwrap_or("(no subject)"));
+                        for from in &message.headers.from {
+                            ui.label(format!("From: {from}"));
+                        }
+                        ui.separator();
+                        ui.label(&message.text);
+                    });
             }
         }
     }
 }
 
-fn account_list_ui(ui: &mut egui::Ui, accounts: &[Account], selected: &mut Option<usize>) {
-    ui.add_space(4.0);
-    ui.strong("Accounts");
-    ui.separator();
-    for (index, account) in accounts.iter().enumerate() {
-        let label = format!("{}\n{}", account.name, account.email_addr);
-        if ui
-            .selectable_label(*selected == Some(index), label)
-            .clicked()
-        {
-            *selected = Some(index);
-        }
+/// Reads and parses one message (in a job).
+fn open_message(mailbox_dir: &std::path::Path, id: i64) -> Result<Arc<Message>, String> {
+    let store = MailStore::open_read_only(mailbox_dir)
+        .map_err(|error| herald_core::error::describe(&error))?;
+    let stored = store
+        .get(id)
+        .map_err(|error| herald_core::error::describe(&error))?
+        .ok_or_else(|| "This message is no longer in the mailbox.".to_owned())?;
+    let Some(path) = stored.path else {
+        return Err(
+            "Only the headers of this message were downloaded (it is over the size limit). Download it from the server view."
+                .to_owned(),
+        );
+    };
+    Message::from_file(&path)
+        .map(Arc::new)
+        .map_err(|error| herald_core::error::describe(&error))
+}
+
+fn notify_new_mail(ctx: &egui::Context, preferences: &Preferences, account: &str, count: u32) {
+    let focused = ctx.input(|input| input.viewport().focused.unwrap_or(true));
+    if focused || !preferences.notify_new_mail {
+        return;
     }
+    let summary = if count == 1 {
+        format!("1 new message in {account}")
+    } else {
+        format!("{count} new messages in {account}")
+    };
+    // A notification daemon may be slow or absent: never on the UI thread.
+    let spawned = std::thread::Builder::new()
+        .name("herald-notify".into())
+        .spawn(move || {
+            let _ = std::process::Command::new("notify-send")
+                .args([
+                    "--app-name=Herald",
+                    "--icon=mail-unread",
+                    "Herald",
+                    &summary,
+                ])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        });
+    drop(spawned);
+}
+
+/// Keyboard shortcuts, as listed in the help window.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Ctrl+N", "New message"),
+    ("Ctrl+R", "Reply"),
+    ("Ctrl+Shift+R", "Reply all"),
+    ("Ctrl+L", "Forward"),
+    ("Ctrl+Enter", "Send (in the composer)"),
+    ("Delete", "Move to Trash"),
+    ("F5", "Get mail"),
+    ("Ctrl+F", "Search"),
+    ("↑ ↓ / J K", "Previous / next message"),
+    ("Page Up / Page Down, Home / End", "Move through the list"),
+    ("Enter", "Open the selected message"),
+    ("Esc", "Clear the search"),
+    ("F1", "This help"),
+];
+
+fn help_ui(ui: &mut egui::Ui) {
+    egui::Grid::new("shortcuts")
+        .num_columns(2)
+        .spacing([24.0, 6.0])
+        .show(ui, |ui| {
+            for (keys, what) in SHORTCUTS {
+                ui.label(egui::RichText::new(*keys).monospace());
+                ui.label(*what);
+                ui.end_row();
+            }
+        });
 }
 
 impl eframe::App for HeraldApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         HeraldApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, prefs::STORAGE_KEY, &self.preferences);
     }
 }
 
@@ -154,41 +781,5 @@ fn welcome_ui(ui: &mut egui::Ui) {
         ui.heading("Welcome to Herald");
         ui.add_space(8.0);
         ui.label("No account is set up yet.");
-        ui.add_space(8.0);
-        ui.label("Add one from a terminal, for example:");
-        ui.code("herald account add --name work --email you@example.org \\\n  --smtp smtp.example.org --pop3 pop.example.org --password-stdin");
     });
-}
-
-fn account_details_ui(ui: &mut egui::Ui, account: &Account) {
-    ui.heading(&account.name);
-    ui.label(account.sender());
-    ui.add_space(8.0);
-    egui::Grid::new("account_servers")
-        .num_columns(2)
-        .spacing([16.0, 6.0])
-        .show(ui, |ui| {
-            ui.label("Incoming (POP3)");
-            ui.label(format!(
-                "{}:{}  ({})",
-                account.pop3.host,
-                account.pop3.port,
-                account.pop3.security.as_str()
-            ));
-            ui.end_row();
-            ui.label("Outgoing (SMTP)");
-            ui.label(format!(
-                "{}:{}  ({})",
-                account.smtp.host,
-                account.smtp.port,
-                account.smtp.security.as_str()
-            ));
-            ui.end_row();
-            ui.label("User name");
-            ui.label(account.login_name());
-            ui.end_row();
-            ui.label("On the server");
-            ui.label(account.deletion_policy.as_str());
-            ui.end_row();
-        });
 }

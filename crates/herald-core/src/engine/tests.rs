@@ -508,8 +508,7 @@ fn local_edits_mark_seen_delete_and_replace_drafts_through_the_worker() {
         replaces: Some(v1),
     }));
     let events = harness.until_idle_after(1);
-    let LocalEditDone::DraftSaved { id: v2, replaced } = edited(&events[1]).clone().unwrap()
-    else {
+    let LocalEditDone::DraftSaved { id: v2, replaced } = edited(&events[1]).clone().unwrap() else {
         panic!("{events:?}");
     };
     assert_eq!(replaced, Some(v1));
@@ -519,10 +518,7 @@ fn local_edits_mark_seen_delete_and_replace_drafts_through_the_worker() {
         .unwrap();
     assert_eq!(drafts.len(), 1, "the old version is gone");
     assert_eq!(drafts[0].id, v2);
-    assert_eq!(
-        drafts[0].summary.subject.as_deref(),
-        Some("second version")
-    );
+    assert_eq!(drafts[0].summary.subject.as_deref(), Some("second version"));
     assert!(harness.look().get(v1).unwrap().is_none());
     assert_eq!(harness.look().count(Folder::Trash).unwrap(), 1);
 }

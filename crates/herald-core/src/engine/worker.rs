@@ -235,11 +235,11 @@ impl Worker {
                     .add_message(Folder::Drafts, &local_copy, new)
                     .map_err(failed)?;
                 // The new version is durable before the old one goes.
-                if let Some(old) = replaces {
-                    if store.get(old).map_err(failed)?.is_some() {
-                        store.move_to(old, Folder::Trash).map_err(failed)?;
-                        store.delete(old).map_err(failed)?;
-                    }
+                if let Some(old) = replaces
+                    && store.get(old).map_err(failed)?.is_some()
+                {
+                    store.move_to(old, Folder::Trash).map_err(failed)?;
+                    store.delete(old).map_err(failed)?;
                 }
                 Ok(LocalEditDone::DraftSaved {
                     id,

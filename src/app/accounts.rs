@@ -1,0 +1,134 @@
+//! Each account as the window knows it: its settings, its engine worker,
+//! and what that worker is doing (for the status bar and the sidebar).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use herald_core::account::{Account, Profile};
+use herald_core::credentials::PasswordStore;
+use herald_core::engine::{AccountContext, AccountWorker, Activity, Command, Event, Failure};
+use herald_core::net::Limits;
+use herald_core::sync::Progress;
+
+/// How the last command of an account ended, for the status bar.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A sentence about what went well.
+    Done(String),
+    /// What failed.
+    Failed {
+        /// What was being done ("Getting mail").
+        what: &'static str,
+        /// The engine's failure.
+        failure: Failure,
+    },
+}
+
+/// One account in the window.
+pub struct AccountSlot {
+    /// Its settings.
+    pub account: Account,
+    /// Its local mailbox folder.
+    pub mailbox_dir: PathBuf,
+    worker: Option<AccountWorker>,
+    /// What the worker is doing now.
+    pub activity: Option<Activity>,
+    /// Progress of the current download.
+    pub progress: Option<Progress>,
+    /// How the last command ended.
+    pub outcome: Option<Outcome>,
+    /// When to get mail on its own next.
+    pub next_check: Option<Instant>,
+    /// Unread and total counts per folder (Folder::ALL order).
+    pub counts: [(u64, u64); 5],
+}
+
+impl AccountSlot {
+    /// An account whose worker is not started yet.
+    pub fn new(account: Account, profile: &Profile) -> AccountSlot {
+        let mailbox_dir = profile.mailbox_dir(&account.name);
+        AccountSlot {
+            account,
+            mailbox_dir,
+            worker: None,
+            activity: None,
+            progress: None,
+            outcome: None,
+            next_check: None,
+            counts: [(0, 0); 5],
+        }
+    }
+
+    /// Starts the account's worker thread.
+    pub fn start(
+        &mut self,
+        passwords: &Arc<PasswordStore>,
+        events: &Sender<Event>,
+        waker: &herald_core::engine::Waker,
+    ) {
+        if self.worker.is_some() {
+            return;
+        }
+        let context = AccountContext {
+            account: self.account.clone(),
+            mailbox_dir: self.mailbox_dir.clone(),
+            passwords: Arc::clone(passwords),
+            limits: Limits::default(),
+        };
+        self.worker = Some(AccountWorker::spawn(
+            context,
+            events.clone(),
+            Arc::clone(waker),
+        ));
+        self.schedule_next_check();
+    }
+
+    /// True once the worker runs.
+    pub fn started(&self) -> bool {
+        self.worker.is_some()
+    }
+
+    /// Sends a command to the worker; false if it is not running.
+    pub fn submit(&self, command: Command) -> bool {
+        self.worker
+            .as_ref()
+            .is_some_and(|worker| worker.submit(command))
+    }
+
+    /// Stops what the worker is doing (and what is queued before now).
+    pub fn cancel(&self) {
+        if let Some(worker) = &self.worker {
+            worker.cancel();
+        }
+    }
+
+    /// True while a command runs or waits.
+    pub fn busy(&self) -> bool {
+        self.activity.is_some()
+    }
+
+    /// Sets the next automatic check from the account's interval.
+    pub fn schedule_next_check(&mut self) {
+        self.next_check = self
+            .account
+            .check_interval_minutes
+            .filter(|minutes| *minutes > 0)
+            .map(|minutes| Instant::now() + Duration::from_secs(u64::from(minutes) * 60));
+    }
+
+    /// If an automatic check is due, starts it; returns the time until the
+    /// next one (for a repaint), if any.
+    pub fn check_if_due(&mut self, now: Instant) -> Option<Duration> {
+        let due = self.next_check?;
+        if now >= due {
+            if !self.busy() {
+                self.submit(Command::GetMail);
+            }
+            self.schedule_next_check();
+        }
+        self.next_check
+            .map(|next| next.saturating_duration_since(now))
+    }
+}

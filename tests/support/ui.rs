@@ -1,0 +1,129 @@
+//! Driving the real window headless (egui_kittest): a harness around
+//! [`HeraldApp`], bounded waits for background work, and seeded mailboxes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use herald::app::file_dialog::FileDialogs;
+use herald::app::{AppSetup, HeraldApp};
+use herald_core::account::Profile;
+use herald_core::credentials::PasswordStore;
+use herald_core::message::Summary;
+use herald_core::store::{Flags, Folder, MailStore, MessageSummary, NewMessage};
+
+/// The app on a harness of `size`. The first frame is empty so Herald's
+/// fonts are installed before any text is laid out (kittest panics on a
+/// missing glyph).
+pub fn app_harness(setup: AppSetup, size: egui::Vec2) -> Harness<'static, Option<HeraldApp>> {
+    let mut harness = Harness::builder().with_size(size).build_ui_state(
+        |ui, app: &mut Option<HeraldApp>| {
+            if let Some(app) = app {
+                app.ui(ui);
+            }
+        },
+        None,
+    );
+    herald::app::setup_context(&harness.ctx);
+    harness.step();
+    let app = HeraldApp::new(setup, &harness.ctx);
+    *harness.state_mut() = Some(app);
+    harness.step();
+    harness
+}
+
+/// A setup for `profile` with a session-only password store holding
+/// `passwords` and in-app file prompts (no native dialog in tests).
+pub fn setup(profile: &Profile, passwords: &[(&str, &str)]) -> AppSetup {
+    let store = PasswordStore::session_only("herald-ui-test", "tests use no keyring");
+    for (account, password) in passwords {
+        store
+            .set(
+                account,
+                &herald_core::credentials::Password::new((*password).to_owned()),
+            )
+            .expect("session password");
+    }
+    let mut setup = AppSetup::new(profile.clone());
+    setup.passwords = Some(Arc::new(store));
+    setup.dialogs = Some(FileDialogs::in_app_only(Arc::new(|| {})));
+    setup
+}
+
+/// Steps frames until `done` holds, failing the test after `timeout`
+/// (background jobs and workers answer in their own time).
+pub fn step_until(
+    harness: &mut Harness<'static, Option<HeraldApp>>,
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&Harness<'static, Option<HeraldApp>>) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Steps until a node whose label contains `text` exists.
+pub fn wait_for_label(
+    harness: &mut Harness<'static, Option<HeraldApp>>,
+    text: &str,
+    timeout: Duration,
+) {
+    use egui_kittest::kittest::Queryable;
+    step_until(
+        harness,
+        timeout,
+        &format!("label containing {text:?}"),
+        |h| h.query_by_label_contains(text).is_some(),
+    );
+}
+
+/// Stores `messages` in `folder` of the account's mailbox, the way a sync
+/// would; returns their ids.
+pub fn seed(
+    profile: &Profile,
+    account: &str,
+    folder: Folder,
+    messages: &[Vec<u8>],
+    seen: bool,
+) -> Vec<i64> {
+    let store = MailStore::open(&profile.mailbox_dir(account)).expect("open store");
+    messages
+        .iter()
+        .map(|bytes| {
+            let summary = Summary::from_prefix(bytes, true);
+            store
+                .add_message(
+                    folder,
+                    bytes,
+                    NewMessage {
+                        summary: MessageSummary::from(&summary),
+                        flags: Flags {
+                            seen,
+                            ..Default::default()
+                        },
+                        received_at: herald_core::store::unix_now(),
+                        ..Default::default()
+                    },
+                )
+                .expect("add message")
+        })
+        .collect()
+}
+
+/// A small plain-text message.
+pub fn plain_message(from: &str, subject: &str, date: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: you@example.org\r\nSubject: {subject}\r\nDate: {date}\r\n\
+         Message-ID: <{}@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        subject.len() * 7919 + date.len() * 31 + body.len()
+    )
+    .into_bytes()
+}
