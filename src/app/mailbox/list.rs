@@ -815,13 +815,15 @@ mod tests {
 
     #[test]
     fn removing_rows_keeps_the_order_of_the_rest() {
-        let mut list = MessageList::default();
-        list.rows = Arc::new(vec![
-            row(1, "a", "one", 1, 1),
-            row(2, "b", "two", 2, 1),
-            row(3, "c", "three", 3, 1),
-        ]);
-        list.order = Arc::new(vec![2, 1, 0]);
+        let mut list = MessageList {
+            rows: Arc::new(vec![
+                row(1, "a", "one", 1, 1),
+                row(2, "b", "two", 2, 1),
+                row(3, "c", "three", 3, 1),
+            ]),
+            order: Arc::new(vec![2, 1, 0]),
+            ..Default::default()
+        };
         list.remove(0, &[2]);
         let shown: Vec<i64> = list
             .order
@@ -833,9 +835,11 @@ mod tests {
 
     #[test]
     fn keyboard_style_moves_clamp_at_both_ends() {
-        let mut list = MessageList::default();
-        list.rows = Arc::new((1..=5).map(|n| row(n, "a", "s", n, 1)).collect());
-        list.order = Arc::new(vec![0, 1, 2, 3, 4]);
+        let mut list = MessageList {
+            rows: Arc::new((1..=5).map(|n| row(n, "a", "s", n, 1)).collect()),
+            order: Arc::new(vec![0, 1, 2, 3, 4]),
+            ..Default::default()
+        };
         assert_eq!(list.move_selection(1), Some((0, 1)));
         assert_eq!(list.move_selection(10), Some((0, 5)));
         assert_eq!(list.move_selection(-2), Some((0, 3)));
