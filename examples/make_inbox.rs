@@ -48,7 +48,7 @@ fn message(n: usize, now: i64) -> (Vec<u8>, i64) {
     } else {
         format!("=?UTF-8?B?{}?= <{email}>", base64(name.as_bytes()))
     };
-    let attachment = n % 5 == 0;
+    let attachment = n.is_multiple_of(5);
     let body = format!(
         "Hello,\r\n\r\nThis is generated message number {n}. It has a few lines of text so\r\nthat search and the reader have something to work with.\r\n\r\nRegards,\r\n{name}\r\n"
     );
@@ -163,7 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 server_size: Some(bytes.len() as u64),
                 summary: MessageSummary::from(&summary),
                 flags: Flags {
-                    seen: n % 3 != 0,
+                    seen: !n.is_multiple_of(3),
                     ..Default::default()
                 },
                 received_at: now,
