@@ -13,6 +13,7 @@ pub mod account;
 pub mod attachment;
 pub mod compose;
 pub mod credentials;
+pub mod demo;
 pub mod digest;
 pub mod engine;
 pub mod error;

@@ -3,7 +3,8 @@
 //! A [`Profile`] says where configuration and data live, so that a test or a
 //! second identity (`--profile DIR`, `HERALD_HOME`) never touches the user's
 //! real settings. An [`AccountList`] is the content of `accounts.toml` in the
-//! profile's configuration folder.
+//! profile's configuration folder. [`providers`] is an offline table of
+//! common providers' servers, to fill in a new account.
 //!
 //! Passwords are never part of an [`Account`]: they live in the OS credential
 //! store, come from a password command, or stay in memory for one session
@@ -13,6 +14,7 @@
 mod host_port;
 mod list;
 mod profile;
+pub mod providers;
 pub(crate) mod settings;
 
 use std::path::PathBuf;
