@@ -7,12 +7,14 @@
 //! out, the waker repaints), and disk work (reading the list, opening a
 //! message, saving attachments) runs in [`jobs::Job`]s.
 
+pub mod account_setup;
 pub mod accounts;
 pub mod file_dialog;
 mod fonts;
 pub mod jobs;
 pub mod mailbox;
 pub mod prefs;
+pub mod settings;
 mod status;
 pub mod text;
 pub mod words;
@@ -29,12 +31,16 @@ use herald_core::engine::{Command, Event, EventKind, LocalEdit, LocalEditDone};
 use herald_core::message::Message;
 use herald_core::store::{Folder, MailStore};
 
+use account_setup::AccountSetup;
 use accounts::{AccountSlot, Outcome};
 use file_dialog::FileDialogs;
+use herald_core::credentials::PasswordLocation;
+use herald_core::demo::DemoSandbox;
 use jobs::{Job, Waker};
 use mailbox::list::{ListAction, MessageList, Source};
 use mailbox::{MailboxChoice, Selection};
 use prefs::Preferences;
+use settings::{SettingsAction, SettingsWindow};
 
 /// Opens the window for the profile given on the command line (or the default one).
 pub fn run(profile_dir: Option<PathBuf>) -> ExitCode {
@@ -104,6 +110,8 @@ pub struct AppSetup {
     pub dialogs: Option<FileDialogs>,
     /// Kept alive as long as the window (the demo's servers).
     pub keep_alive: Option<Box<dyn std::any::Any>>,
+    /// Get mail for every account as soon as the window opens.
+    pub get_mail_on_start: bool,
 }
 
 impl AppSetup {
@@ -114,6 +122,7 @@ impl AppSetup {
             passwords: None,
             dialogs: None,
             keep_alive: None,
+            get_mail_on_start: false,
         }
     }
 }
@@ -166,6 +175,13 @@ pub struct HeraldApp {
     status_note: Option<String>,
     focus_search: bool,
     help_open: bool,
+    account_setup: Option<AccountSetup>,
+    settings_open: bool,
+    settings: SettingsWindow,
+    removing: Option<Job<Result<PathBuf, String>>>,
+    demo_starting: Option<Job<Result<(tempfile::TempDir, DemoSandbox), String>>>,
+    demo_problem: Option<String>,
+    get_mail_when_ready: bool,
     _keep_alive: Option<Box<dyn std::any::Any>>,
 }
 
@@ -225,11 +241,108 @@ impl HeraldApp {
             status_note: None,
             focus_search: false,
             help_open: false,
+            account_setup: None,
+            settings_open: false,
+            settings: SettingsWindow::default(),
+            removing: None,
+            demo_starting: None,
+            demo_problem: None,
+            get_mail_when_ready: setup.get_mail_on_start,
             _keep_alive: setup.keep_alive,
         };
         app.start_workers_if_ready();
         app.reload_list();
         app
+    }
+
+    /// Shows another profile (the demo's): its accounts, with `passwords`.
+    fn switch_profile(
+        &mut self,
+        profile: Profile,
+        passwords: Arc<PasswordStore>,
+        keep_alive: Box<dyn std::any::Any>,
+    ) {
+        let old_slots = std::mem::take(&mut self.accounts);
+        drop_off_thread(old_slots);
+        match AccountList::load(&profile) {
+            Ok(list) => {
+                self.accounts_state = AccountsState::Loaded;
+                self.accounts = list
+                    .iter()
+                    .cloned()
+                    .map(|account| AccountSlot::new(account, &profile))
+                    .collect();
+            }
+            Err(error) => {
+                self.accounts_state = AccountsState::Failed(herald_core::error::describe(&error));
+            }
+        }
+        self.profile = profile;
+        self.passwords = Passwords::Ready(passwords);
+        self._keep_alive = Some(keep_alive);
+        self.selection = Selection {
+            mailbox: MailboxChoice::Account(0),
+            folder: Folder::Inbox,
+        };
+        self.list = MessageList::default();
+        self.reader = Reader::Empty;
+        self.start_workers_if_ready();
+        self.reload_list();
+        self.get_mail();
+    }
+
+    /// Starts the demo sandbox (off the UI thread); the window switches to
+    /// it when it is ready.
+    pub fn start_demo(&mut self) {
+        if self.demo_starting.is_some() {
+            return;
+        }
+        self.demo_problem = None;
+        self.demo_starting = Some(Job::spawn("demo-start", &self.waker, || {
+            let dir = tempfile::Builder::new()
+                .prefix("herald-demo-")
+                .tempdir()
+                .map_err(|error| format!("cannot create a folder for the demo: {error}"))?;
+            let sandbox = DemoSandbox::start(dir.path())
+                .map_err(|error| herald_core::error::describe(&error))?;
+            Ok((dir, sandbox))
+        }));
+    }
+
+    fn account_saved(&mut self, saved: account_setup::Saved) {
+        if saved.password_location == Some(PasswordLocation::SessionOnly) {
+            self.status_note = Some(format!(
+                "The password for {} is kept for this session only: the system credential store is not available.",
+                saved.account.name
+            ));
+        }
+        let slot = AccountSlot::new(saved.account, &self.profile);
+        let index = match saved.previous_name.as_deref().and_then(|name| {
+            self.accounts
+                .iter()
+                .position(|slot| slot.account.name == name)
+        }) {
+            Some(index) => {
+                let old = std::mem::replace(&mut self.accounts[index], slot);
+                drop_off_thread(vec![old]);
+                index
+            }
+            None => {
+                self.accounts.push(slot);
+                self.accounts.len() - 1
+            }
+        };
+        self.start_workers_if_ready();
+        self.selection = Selection {
+            mailbox: MailboxChoice::Account(index),
+            folder: Folder::Inbox,
+        };
+        self.list.selected = None;
+        self.reader = Reader::Empty;
+        self.reload_list();
+        if saved.previous_name.is_none() {
+            self.accounts[index].submit(Command::GetMail);
+        }
     }
 
     /// The profile on screen.
@@ -355,6 +468,40 @@ impl HeraldApp {
     }
 
     fn poll_background(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &mut self.demo_starting
+            && let Some(result) = job.try_take()
+        {
+            self.demo_starting = None;
+            match result {
+                Ok(Ok((dir, sandbox))) => {
+                    let passwords = PasswordStore::session_only(
+                        herald_core::credentials::service_name(sandbox.profile()),
+                        "the demo keeps its password in memory",
+                    );
+                    let _ = passwords.set(&sandbox.account().name, &sandbox.password());
+                    let profile = sandbox.profile().clone();
+                    // The sandbox (servers) before its folder.
+                    self.switch_profile(profile, Arc::new(passwords), Box::new((sandbox, dir)));
+                }
+                Ok(Err(problem)) => self.demo_problem = Some(problem),
+                Err(_) => self.demo_problem = Some("the demo could not start".into()),
+            }
+        }
+        if let Some(job) = &mut self.removing
+            && let Some(result) = job.try_take()
+        {
+            self.removing = None;
+            match result {
+                Ok(Ok(mailbox)) => {
+                    self.status_note = Some(format!(
+                        "Account removed. Its downloaded mail is still in {}.",
+                        mailbox.display()
+                    ))
+                }
+                Ok(Err(problem)) => self.status_note = Some(problem),
+                Err(_) => {}
+            }
+        }
         if let Passwords::Opening(job) = &mut self.passwords
             && let Some(result) = job.try_take()
         {
@@ -366,6 +513,15 @@ impl HeraldApp {
             });
             self.passwords = Passwords::Ready(Arc::new(store));
             self.start_workers_if_ready();
+        }
+        if self.get_mail_when_ready && self.accounts.iter().any(AccountSlot::started) {
+            self.get_mail_when_ready = false;
+            self.selection.mailbox = if self.accounts.len() > 1 {
+                MailboxChoice::Unified
+            } else {
+                MailboxChoice::Account(0)
+            };
+            self.get_mail();
         }
         if let Some(counts) = self.list.poll(&self.waker) {
             for (account, folder_counts) in counts {
@@ -534,8 +690,23 @@ impl HeraldApp {
             });
             return;
         }
+        self.dialogs_ui(&ctx);
         if self.accounts.is_empty() {
-            egui::CentralPanel::default().show(ui, welcome_ui);
+            let mut add = false;
+            let mut demo = false;
+            egui::CentralPanel::default().show(ui, |ui| {
+                (add, demo) = welcome_ui(
+                    ui,
+                    self.demo_starting.is_some(),
+                    self.demo_problem.as_deref(),
+                );
+            });
+            if add && self.account_setup.is_none() {
+                self.account_setup = Some(AccountSetup::add());
+            }
+            if demo {
+                self.start_demo();
+            }
             return;
         }
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar_ui(ui));
@@ -593,6 +764,65 @@ impl HeraldApp {
                 .collapsible(false)
                 .show(&ctx, help_ui);
             self.help_open = open;
+        }
+    }
+
+    fn dialogs_ui(&mut self, ctx: &egui::Context) {
+        let passwords = match &self.passwords {
+            Passwords::Ready(store) => Some(Arc::clone(store)),
+            Passwords::Opening(_) => None,
+        };
+        if let Some(setup) = &mut self.account_setup {
+            let saved = setup.show(ctx, &self.profile, passwords.as_ref(), &self.waker);
+            let closed = setup.closed;
+            if closed {
+                self.account_setup = None;
+            }
+            if let Some(saved) = saved {
+                self.account_saved(saved);
+            }
+        }
+        if self.settings_open {
+            let mut open = true;
+            let action = self
+                .settings
+                .show(ctx, &mut open, &self.accounts, &mut self.preferences);
+            self.settings_open = open;
+            self.preferences.apply(ctx);
+            match action {
+                Some(SettingsAction::AddAccount) => self.account_setup = Some(AccountSetup::add()),
+                Some(SettingsAction::EditAccount(index)) => {
+                    if let Some(slot) = self.accounts.get(index) {
+                        self.account_setup = Some(AccountSetup::edit(&slot.account));
+                    }
+                }
+                Some(SettingsAction::RemoveAccount(index)) => {
+                    if index < self.accounts.len()
+                        && let Some(passwords) = passwords
+                    {
+                        let slot = self.accounts.remove(index);
+                        let name = slot.account.name.clone();
+                        drop_off_thread(vec![slot]);
+                        let profile = self.profile.clone();
+                        self.removing =
+                            Some(Job::spawn("account-remove", &self.waker, move || {
+                                account_setup::remove_account(&profile, &passwords, &name)
+                            }));
+                        self.selection = Selection {
+                            mailbox: if self.accounts.len() > 1 {
+                                MailboxChoice::Unified
+                            } else {
+                                MailboxChoice::Account(0)
+                            },
+                            folder: Folder::Inbox,
+                        };
+                        self.list = MessageList::default();
+                        self.reader = Reader::Empty;
+                        self.reload_list();
+                    }
+                }
+                None => {}
+            }
         }
     }
 
@@ -775,11 +1005,60 @@ impl eframe::App for HeraldApp {
     }
 }
 
-fn welcome_ui(ui: &mut egui::Ui) {
+/// The first screen; returns (add account, try the demo) clicks.
+fn welcome_ui(ui: &mut egui::Ui, demo_starting: bool, demo_problem: Option<&str>) -> (bool, bool) {
+    let mut clicks = (false, false);
     ui.vertical_centered(|ui| {
-        ui.add_space(48.0);
+        ui.add_space(64.0);
         ui.heading("Welcome to Herald");
         ui.add_space(8.0);
         ui.label("No account is set up yet.");
+        ui.add_space(16.0);
+        if ui
+            .add(egui::Button::new("➕ Add account").min_size(egui::vec2(220.0, 32.0)))
+            .clicked()
+        {
+            clicks.0 = true;
+        }
+        ui.add_space(8.0);
+        let demo = ui
+            .add_enabled(
+                !demo_starting,
+                egui::Button::new("✉ Try the demo mailbox").min_size(egui::vec2(220.0, 32.0)),
+            )
+            .on_hover_text("A private mail server inside Herald, with sample messages. Nothing leaves this computer.");
+        if demo.clicked() {
+            clicks.1 = true;
+        }
+        if demo_starting {
+            ui.spinner();
+        }
+        if let Some(problem) = demo_problem {
+            ui.colored_label(ui.visuals().error_fg_color, problem);
+        }
+        ui.add_space(16.0);
+        ui.label(
+            egui::RichText::new(
+                "Herald reads mail over POP3 and sends over SMTP, always encrypted. \
+                 Passwords go to your system's credential store.",
+            )
+            .weak(),
+        );
     });
+    clicks
+}
+
+/// Drops account slots (joining their workers, which cancels and waits for
+/// the thread) on another thread, so the window never waits.
+fn drop_off_thread(slots: Vec<AccountSlot>) {
+    if slots.is_empty() {
+        return;
+    }
+    for slot in &slots {
+        slot.cancel();
+    }
+    let spawned = std::thread::Builder::new()
+        .name("herald-worker-stop".into())
+        .spawn(move || drop(slots));
+    drop(spawned);
 }
