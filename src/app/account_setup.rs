@@ -72,6 +72,8 @@ pub struct AccountSetup {
     trusted_certificates: Vec<String>,
     test: Option<ConnectionTest>,
     report: Option<ConnectionReport>,
+    /// Scroll the report into view on the next frame (it just arrived).
+    reveal_report: bool,
     saving: Option<Job<Result<Saved, String>>>,
     problem: Option<String>,
     /// Set when the form should close.
@@ -113,6 +115,7 @@ impl AccountSetup {
             trusted_certificates: Vec::new(),
             test: None,
             report: None,
+            reveal_report: false,
             saving: None,
             problem: None,
             closed: false,
@@ -370,6 +373,7 @@ impl AccountSetup {
             while let Ok(event) = test.events.try_recv() {
                 if let EventKind::ConnectionTested(report) = event.kind {
                     self.report = Some(*report);
+                    self.reveal_report = true;
                 }
             }
             if self.report.is_some() {
@@ -518,7 +522,13 @@ impl AccountSetup {
         }
         if let Some(report) = self.report.clone() {
             ui.separator();
+            let top = ui.cursor().top();
             self.report_ui(ui, &report, passwords, waker);
+            if std::mem::take(&mut self.reveal_report) {
+                let rect =
+                    egui::Rect::from_x_y_ranges(ui.max_rect().x_range(), top..=ui.cursor().top());
+                ui.scroll_to_rect(rect, Some(egui::Align::BOTTOM));
+            }
         }
     }
 

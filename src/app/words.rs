@@ -33,7 +33,7 @@ pub fn advise(failure: &Failure) -> Advice {
         ),
         ErrorKind::Certificate => (
             "Server certificate not trusted",
-            "If you know this server uses its own certificate, compare the fingerprint with your provider and trust it in the account settings.",
+            "If you know this server uses its own certificate, compare its fingerprint with the one your provider or administrator gives you before trusting it (account settings, Test connection).",
         ),
         ErrorKind::AuthRejected => (
             "Wrong user name or password",

@@ -64,7 +64,12 @@ pub fn step_until(
         if done(harness) {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        if Instant::now() >= deadline {
+            panic!(
+                "timed out waiting for: {what}\nthe window shows:\n{}",
+                visible_labels(harness).join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -80,7 +85,7 @@ pub fn wait_for_label(
         harness,
         timeout,
         &format!("label containing {text:?}"),
-        |h| h.query_by_label_contains(text).is_some(),
+        |h| h.query_all_by_label_contains(text).next().is_some(),
     );
 }
 
@@ -126,4 +131,58 @@ pub fn plain_message(from: &str, subject: &str, date: &str, body: &str) -> Vec<u
         subject.len() * 7919 + date.len() * 31 + body.len()
     )
     .into_bytes()
+}
+
+/// Replaces the text of the field labelled `label` with `text`, as a person
+/// would: click into it, select all, type.
+pub fn fill(harness: &mut Harness<'static, Option<HeraldApp>>, label: &str, text: &str) {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::{By, Queryable};
+    let role = [
+        Role::TextInput,
+        Role::PasswordInput,
+        Role::MultilineTextInput,
+    ]
+    .into_iter()
+    .find(|role| harness.query(By::new().role(*role).label(label)).is_some())
+    .unwrap_or_else(|| panic!("no text field labelled {label:?}"));
+    let by = || By::new().role(role).label(label);
+    harness.get(by()).click();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.step();
+    harness.get(by()).type_text(text);
+    harness.step();
+    if role != Role::PasswordInput {
+        assert_eq!(
+            harness.get(by()).value().as_deref(),
+            Some(text),
+            "typing into {label:?}"
+        );
+    }
+}
+
+/// Clicks the button whose label is exactly `label`.
+pub fn click_button(harness: &mut Harness<'static, Option<HeraldApp>>, label: &str) {
+    use egui_kittest::kittest::{By, Queryable};
+    let by = || By::new().role(egui::accesskit::Role::Button).label(label);
+    // Scrolled into view first, as a person would.
+    harness.get(by()).scroll_to_me();
+    harness.step();
+    harness.get(by()).click();
+    harness.step();
+}
+
+/// Every label in the window's accessibility tree, for failure messages.
+pub fn visible_labels(harness: &Harness<'static, Option<HeraldApp>>) -> Vec<String> {
+    use egui_kittest::kittest::{NodeT, Queryable};
+    let root = harness.root();
+    std::iter::once(root.clone())
+        .chain(root.children_recursive())
+        .filter_map(|node| {
+            let node = node.accesskit_node();
+            node.label().or_else(|| node.value())
+        })
+        .filter(|label| !label.is_empty())
+        .collect()
 }
