@@ -175,9 +175,9 @@ pub fn click_button(harness: &mut Harness<'static, Option<HeraldApp>>, label: &s
 
 /// Every label in the window's accessibility tree, for failure messages.
 pub fn visible_labels(harness: &Harness<'static, Option<HeraldApp>>) -> Vec<String> {
-    use egui_kittest::kittest::{NodeT, Queryable};
+    use egui_kittest::kittest::NodeT;
     let root = harness.root();
-    std::iter::once(root.clone())
+    std::iter::once(root)
         .chain(root.children_recursive())
         .filter_map(|node| {
             let node = node.accesskit_node();
