@@ -2,6 +2,7 @@
 
 mod account;
 mod compose;
+mod demo;
 mod mail;
 mod save;
 mod show;
@@ -49,6 +50,8 @@ pub enum Command {
     /// Work with messages waiting to be sent.
     #[command(subcommand)]
     Outbox(mail::OutboxCommand),
+    /// Try Herald on a demo mailbox (servers on this computer, no account).
+    Demo(demo::DemoArgs),
 }
 
 /// Parses the command line and runs it; errors print one line on stderr.
@@ -69,6 +72,10 @@ pub fn main() -> ExitCode {
         Command::ServerList(args) => mail::server_list(cli.profile, args),
         Command::Delete(args) => mail::delete(cli.profile, args),
         Command::Outbox(cmd) => mail::outbox(cli.profile, cmd),
+        Command::Demo(args) => match demo::run(cli.profile, args) {
+            Ok(code) => return code,
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,8 @@
 //! Everything the window, the CLI and the tests need goes through this crate:
 //! the mail model and MIME parsing ([`message`]), saving attachments safely
 //! ([`attachment`]), composing ([`compose`]), account settings and profile
-//! folders ([`account`]) and passwords ([`credentials`]).
+//! folders ([`account`]) and passwords ([`credentials`]), and a demo mail
+//! sandbox for trying Herald without an account ([`demo`]).
 //!
 //! This crate must never depend on egui, eframe, winit or rfd: `.ci/run`
 //! checks its dependency tree. Views see only the types defined here, never
