@@ -83,7 +83,17 @@ pub fn run(profile: Option<PathBuf>, args: DemoArgs) -> Result<ExitCode, CliErro
         sandbox.pop3_port(),
         sandbox.smtp_port()
     );
-    let code = crate::app::run(Some(sandbox.dir().to_path_buf()));
+    // The demo keeps its password in memory: no keyring prompt for a
+    // throwaway account, and the window gets mail as soon as it opens.
+    let passwords = herald_core::credentials::PasswordStore::session_only(
+        herald_core::credentials::service_name(sandbox.profile()),
+        "the demo keeps its password in memory",
+    );
+    passwords.set(&sandbox.account().name, &sandbox.password())?;
+    let mut setup = crate::app::AppSetup::new(sandbox.profile().clone());
+    setup.passwords = Some(std::sync::Arc::new(passwords));
+    setup.get_mail_on_start = true;
+    let code = crate::app::run_with(setup);
     drop(sandbox);
     Ok(code)
 }
