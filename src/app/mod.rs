@@ -4,6 +4,7 @@
 //! Views only read state prepared before the first frame; nothing here touches
 //! sockets, files or the keyring while drawing.
 
+pub mod composer;
 pub mod file_dialog;
 mod fonts;
 pub mod jobs;
