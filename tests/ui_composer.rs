@@ -76,13 +76,20 @@ fn step_until(
     harness.run_ok();
 }
 
+/// The role of a labelled text field: the body is multiline.
+fn role(label: &str) -> Role {
+    if label == "Message" {
+        Role::MultilineTextInput
+    } else {
+        Role::TextInput
+    }
+}
+
 fn type_into(harness: &mut Harness<'static, State>, label: &str, text: &str) {
-    harness
-        .get_by_role_and_label(Role::TextInput, label)
-        .focus();
+    harness.get_by_role_and_label(role(label), label).focus();
     harness.run_ok();
     harness
-        .get_by_role_and_label(Role::TextInput, label)
+        .get_by_role_and_label(role(label), label)
         .type_text(text);
     harness.run_ok();
 }
@@ -154,7 +161,7 @@ fn composed_message_carries_inline_image_and_attachment() {
     });
     // The body now references the image by cid, at the cursor.
     let body = harness
-        .get_by_role_and_label(Role::TextInput, "Message")
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
         .value()
         .unwrap_or_default();
     assert!(body.contains("![photo.png](cid:"), "{body}");
@@ -301,7 +308,7 @@ fn send_failure_keeps_the_text_and_shows_the_reason() {
     harness.get_by_label("smtp.example.org refused the connection");
     harness.get_by_label_contains("kept in the Outbox");
     let body = harness
-        .get_by_role_and_label(Role::TextInput, "Message")
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
         .value()
         .unwrap_or_default();
     assert!(body.starts_with("Keep me"), "{body}");
@@ -394,12 +401,12 @@ fn autosave_emits_save_draft_after_edits_and_the_draft_reopens() {
         bytes,
     ));
     step_until(&mut reopened, "the draft to open", |h| {
-        h.query_by_role_and_label(Role::TextInput, "Message")
+        h.query_by_role_and_label(Role::MultilineTextInput, "Message")
             .is_some()
     });
     let value = |label: &str| {
         reopened
-            .get_by_role_and_label(Role::TextInput, label)
+            .get_by_role_and_label(role(label), label)
             .value()
             .unwrap_or_default()
     };

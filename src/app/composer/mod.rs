@@ -181,7 +181,10 @@ enum Phase {
         until: Instant,
     },
     Sending,
+    /// Sent: the next `show` reports `Closed`.
     Sent,
+    /// `Closed` was reported; nothing more is drawn.
+    Closed,
 }
 
 enum DialogState {
@@ -251,6 +254,9 @@ impl DraftSpec {
     }
 }
 
+/// Composes a draft's bytes (or says why not).
+type SaveJob = Job<Result<Vec<u8>, String>>;
+
 /// One message being written, in its own window.
 pub struct Composer {
     id: u64,
@@ -266,8 +272,11 @@ pub struct Composer {
     body: String,
     /// The body's selection (char indices), as last drawn.
     body_cursor: Option<std::ops::Range<usize>>,
-    /// A selection to give the body editor on the next frame.
-    set_body_cursor: Option<std::ops::Range<usize>>,
+    /// A selection to give the body editor on the next frame, and whether
+    /// to focus it.
+    set_body_cursor: Option<(std::ops::Range<usize>, bool)>,
+    /// A field to focus on the first frame.
+    focus_first: Option<Id>,
     show_preview: bool,
     files: Vec<FileItem>,
     loading: Vec<Job<Vec<LoadResult>>>,
@@ -278,7 +287,8 @@ pub struct Composer {
     generation: u64,
     saved_generation: u64,
     last_edit: Instant,
-    save_job: Option<(u64, Job<Result<Vec<u8>, String>>)>,
+    /// A draft being composed, and the edit generation it holds.
+    save_job: Option<(u64, SaveJob)>,
     awaiting_draft_id: bool,
     closing: bool,
     confirm_discard: bool,
@@ -312,6 +322,7 @@ impl Composer {
             body: String::new(),
             body_cursor: None,
             set_body_cursor: None,
+            focus_first: None,
             show_preview: true,
             files: Vec::new(),
             loading: Vec::new(),
@@ -345,6 +356,8 @@ impl Composer {
         if let Some(signature) = composer.signature_block() {
             composer.body = format!("\n\n{signature}");
         }
+        composer.set_body_cursor = Some((0..0, false));
+        composer.focus_first = Some(composer.field_id("to"));
         composer
     }
 
@@ -398,6 +411,10 @@ impl Composer {
             .map(|s| format!("{s}\n\n"))
             .unwrap_or_default();
         composer.body = format!("\n\n{signature}{quoted}");
+        composer.set_body_cursor = Some((0..0, mode != ReplyMode::Forward));
+        if mode == ReplyMode::Forward {
+            composer.focus_first = Some(composer.field_id("to"));
+        }
         if mode == ReplyMode::Forward && !original.attachments.is_empty() {
             let message = original.clone();
             let job = Job::spawn("forward-attachments", &composer.ctx.waker, move || {
@@ -507,16 +524,25 @@ impl Composer {
     fn is_busy_sending(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Composing(_) | Phase::Countdown { .. } | Phase::Sending | Phase::Sent
+            Phase::Composing(_)
+                | Phase::Countdown { .. }
+                | Phase::Sending
+                | Phase::Sent
+                | Phase::Closed
         )
     }
 
     /// Draws the window; returns what the app must do.
     pub fn show(&mut self, ctx: &egui::Context) -> Vec<ComposerAction> {
         let mut actions = Vec::new();
-        if matches!(self.phase, Phase::Sent) {
-            actions.push(ComposerAction::Closed { id: self.id });
-            return actions;
+        match self.phase {
+            Phase::Sent => {
+                self.phase = Phase::Closed;
+                actions.push(ComposerAction::Closed { id: self.id });
+                return actions;
+            }
+            Phase::Closed => return actions,
+            _ => {}
         }
         self.poll_jobs(&mut actions);
         self.handle_input(ctx);
@@ -628,12 +654,13 @@ impl Composer {
                 }
             }
         }
-        if self.closing && self.save_job.is_none() && !self.awaiting_draft_id {
-            if self.needs_saving() {
-                self.start_save();
-            } else {
+        if self.closing && self.save_job.is_none() {
+            if !self.needs_saving() {
+                // Everything is saved (or being stored by the app): done.
                 actions.push(ComposerAction::Closed { id: self.id });
-                self.phase = Phase::Sent;
+                self.phase = Phase::Closed;
+            } else if !self.awaiting_draft_id {
+                self.start_save();
             }
         }
     }
@@ -716,7 +743,7 @@ impl Composer {
         markdown::replace_chars(&mut self.body, at, at, text);
         let end = at + text.chars().count();
         self.body_cursor = Some(end..end);
-        self.set_body_cursor = Some(end..end);
+        self.set_body_cursor = Some((end..end, true));
     }
 }
 
@@ -1110,9 +1137,9 @@ impl Composer {
                 self.closing = true;
                 return;
             }
-            Phase::Sending | Phase::Sent => {
+            Phase::Sending | Phase::Sent | Phase::Closed => {
                 actions.push(ComposerAction::Closed { id: self.id });
-                self.phase = Phase::Sent;
+                self.phase = Phase::Closed;
                 return;
             }
             Phase::Composing(_) | Phase::Confirm(_) => self.phase = Phase::Editing,
@@ -1120,16 +1147,16 @@ impl Composer {
         }
         if self.opening.is_some() {
             actions.push(ComposerAction::Closed { id: self.id });
-            self.phase = Phase::Sent;
+            self.phase = Phase::Closed;
             return;
         }
         self.closing = true;
-        if self.save_job.is_none() && !self.awaiting_draft_id {
-            if self.needs_saving() {
-                self.start_save();
-            } else {
+        if self.save_job.is_none() {
+            if !self.needs_saving() {
                 actions.push(ComposerAction::Closed { id: self.id });
-                self.phase = Phase::Sent;
+                self.phase = Phase::Closed;
+            } else if !self.awaiting_draft_id {
+                self.start_save();
             }
         }
     }
@@ -1142,7 +1169,7 @@ impl Composer {
             });
         }
         actions.push(ComposerAction::Closed { id: self.id });
-        self.phase = Phase::Sent;
+        self.phase = Phase::Closed;
     }
 
     fn set_mode(&mut self, mode: BodyMode) {
@@ -1234,7 +1261,7 @@ impl Composer {
         let selection = self.body_cursor.clone().unwrap_or(total..total);
         let selection = markdown::apply_format(&mut self.body, selection, format);
         self.body_cursor = Some(selection.clone());
-        self.set_body_cursor = Some(selection);
+        self.set_body_cursor = Some((selection, true));
         self.edited();
     }
 }
@@ -1474,14 +1501,19 @@ impl Composer {
 
     fn editor_ui(&mut self, ui: &mut egui::Ui) {
         let id = self.field_id("body");
-        if let Some(range) = self.set_body_cursor.take() {
+        if let Some(field) = self.focus_first.take() {
+            ui.memory_mut(|m| m.request_focus(field));
+        }
+        if let Some((range, focus)) = self.set_body_cursor.take() {
             let mut state = egui::TextEdit::load_state(ui.ctx(), id).unwrap_or_default();
             state.cursor.set_char_range(Some(CCursorRange::two(
                 CCursor::new(range.start),
                 CCursor::new(range.end),
             )));
             state.store(ui.ctx(), id);
-            ui.memory_mut(|m| m.request_focus(id));
+            if focus {
+                ui.memory_mut(|m| m.request_focus(id));
+            }
         }
         let label = ui.label(RichText::new("Message").strong()).id;
         let mut editor = egui::TextEdit::multiline(&mut self.body)
@@ -1649,7 +1681,7 @@ impl Composer {
                     }
                 });
             }
-            Phase::Sending | Phase::Sent => {
+            Phase::Sending | Phase::Sent | Phase::Closed => {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label("Sending…");
