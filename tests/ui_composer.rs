@@ -446,3 +446,72 @@ fn closing_with_text_saves_the_draft_first() {
         .collect();
     assert_eq!(kinds, ["save", "closed"]);
 }
+
+#[test]
+fn reply_all_and_forward_fill_recipients_quote_and_carry_attachments() {
+    let raw = b"From: Bob Jones <bob@example.net>\r\nTo: ann@example.org, carol@example.org\r\n\
+Cc: dave@example.org\r\nSubject: Plans\r\nMessage-ID: <m1@example.net>\r\n\
+Date: Fri, 01 Mar 2024 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+Line one\r\nLine two\r\n--b\r\nContent-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename=\"data.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+AAECAwQ=\r\n--b--\r\n";
+    let original = Message::parse(raw.to_vec()).expect("parse");
+
+    let ctx = context(0, Duration::from_secs(3600));
+    let mut harness = harness(Composer::reply(
+        11,
+        ctx.clone(),
+        &original,
+        herald::app::composer::ReplyMode::ReplyAll,
+        None,
+    ));
+    let value = |h: &Harness<'static, State>, label: &str| {
+        h.get_by_role_and_label(role(label), label)
+            .value()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        value(&harness, "To"),
+        "Bob Jones <bob@example.net>, carol@example.org"
+    );
+    assert_eq!(value(&harness, "Cc"), "dave@example.org");
+    assert_eq!(value(&harness, "Subject"), "Re: Plans");
+    let body = value(&harness, "Message");
+    assert!(
+        body.contains("On 2024-03-01 10:00 +01:00, Bob Jones wrote:\n> Line one\n> Line two"),
+        "{body}"
+    );
+    harness.get_by_label("Send").click();
+    step_until(&mut harness, "the reply", |h| {
+        sent_message(h.state()).is_some()
+    });
+    let reply = sent_message(harness.state()).expect("sent");
+    assert_eq!(reply.headers.in_reply_to, ["m1@example.net"]);
+    assert_eq!(reply.headers.references, ["m1@example.net"]);
+
+    let mut harness = self::harness(Composer::reply(
+        12,
+        ctx,
+        &original,
+        herald::app::composer::ReplyMode::Forward,
+        None,
+    ));
+    step_until(&mut harness, "the forwarded attachment", |h| {
+        h.query_by_label("Remove data.bin").is_some()
+    });
+    assert_eq!(value(&harness, "Subject"), "Fwd: Plans");
+    assert!(value(&harness, "Message").contains("Forwarded message"));
+    type_into(&mut harness, "To", "erin@example.org");
+    harness.get_by_label("Send").click();
+    step_until(&mut harness, "the forward", |h| {
+        sent_message(h.state()).is_some()
+    });
+    let forward = sent_message(harness.state()).expect("sent");
+    let part = forward
+        .attachments
+        .iter()
+        .find(|a| a.filename == "data.bin")
+        .expect("forwarded attachment");
+    assert_eq!(forward.decoded_body(part.part_index), [0, 1, 2, 3, 4]);
+}
