@@ -9,6 +9,7 @@
 
 pub mod account_setup;
 pub mod accounts;
+pub mod composer;
 pub mod file_dialog;
 mod fonts;
 pub mod jobs;
