@@ -174,9 +174,8 @@ fn native_dialog_exists() -> bool {
 }
 
 fn program_on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Asks the session bus (with `dbus-send`, if present) whether a portal is

@@ -6,7 +6,9 @@
 
 pub mod file_dialog;
 mod fonts;
+pub mod html_view;
 pub mod jobs;
+pub mod reader;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
