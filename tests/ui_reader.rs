@@ -82,7 +82,7 @@ fn settle(harness: &mut Harness<'static, State>) {
     }
 }
 
-fn reader(harness: &Harness<'static, State>) -> &ReaderView {
+fn reader<'h>(harness: &'h Harness<'static, State>) -> &'h ReaderView {
     harness.state().reader.as_ref().expect("reader")
 }
 
@@ -419,7 +419,7 @@ fn reply_to_elsewhere_and_repeated_from_are_warned() {
         "text/plain",
         "Wire the money.\r\n",
     );
-    let harness = harness(message, context(false));
+    let harness = harness_for(message, context(false));
     harness.get_by_label_contains("2 From lines");
 }
 

@@ -685,7 +685,7 @@ fn text_ui(
         response = response.on_hover_ui_at_pointer(|ui| {
             ui.label(format!("Goes to: {shown}"));
             if let Some(warning) = &warning {
-                ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
+                ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {warning}"));
             }
             if !openable {
                 ui.label("Herald does not open this kind of link.");
@@ -787,9 +787,9 @@ fn image_ui(
             _ => "not loaded",
         };
         let label = if image.alt.is_empty() {
-            format!("🖼 Image ({state})")
+            format!("Image ({state})")
         } else {
-            format!("🖼 {} ({state})", image.alt)
+            format!("{} ({state})", image.alt)
         };
         ui.painter().rect(
             rect,

@@ -642,10 +642,10 @@ impl Builder {
                         list.next = list.next.saturating_add(1);
                         marker
                     }
+                    // Characters every bundled font has.
                     _ => match depth {
-                        0 | 1 => "•".to_owned(),
-                        2 => "◦".to_owned(),
-                        _ => "▪".to_owned(),
+                        2 => "–".to_owned(),
+                        _ => "•".to_owned(),
                     },
                 };
                 self.pending_marker = Some(marker);
@@ -861,8 +861,7 @@ impl Builder {
             .max()
             .unwrap_or(0);
         let grid = table.simple
-            && columns >= 2
-            && columns <= MAX_GRID_COLUMNS
+            && (2..=MAX_GRID_COLUMNS).contains(&columns)
             && table.rows.len() <= MAX_GRID_ROWS
             && table.start_block <= self.doc.blocks.len();
         if !grid {

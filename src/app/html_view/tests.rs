@@ -88,7 +88,7 @@ fn lists_get_bullets_and_numbers_and_nesting() {
         vec![
             ("•".into(), "one".into(), 1),
             ("•".into(), "two".into(), 1),
-            ("◦".into(), "inner".into(), 2),
+            ("–".into(), "inner".into(), 2),
             ("3.".into(), "three".into(), 1),
             ("4.".into(), "four".into(), 1),
         ]

@@ -109,12 +109,9 @@ pub fn host(url: &str) -> Option<String> {
             .rsplit_once('@')
             .map(|(_, domain)| normalize_host(domain));
     }
-    let rest = if let Some(pos) = lower.find("://") {
-        &lower[pos + 3..]
-    } else if let Some(rest) = lower.strip_prefix("//") {
-        rest
-    } else {
-        return None;
+    let rest = match lower.find("://") {
+        Some(pos) => &lower[pos + 3..],
+        None => lower.strip_prefix("//")?,
     };
     let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);

@@ -124,24 +124,25 @@ pub fn open_risk(attachment: &Attachment) -> Option<String> {
     })
 }
 
-/// A glyph for the attachment's kind.
+/// A short tag for the attachment's kind (`PDF`, `IMG`, `ZIP`…), shown
+/// where other programs show an icon; plain letters render in every font.
 pub fn icon(content_type: &str) -> &'static str {
     let (major, minor) = content_type.split_once('/').unwrap_or((content_type, ""));
     match major {
-        "image" => "🖼",
-        "audio" => "🎵",
-        "video" => "🎞",
-        "text" => "📄",
-        "message" => "✉",
+        "image" => "IMG",
+        "audio" => "AUD",
+        "video" => "VID",
+        "text" => "TXT",
+        "message" => "MSG",
         _ if minor.contains("zip")
             || minor.contains("compressed")
             || minor.contains("tar")
             || minor.contains("gzip") =>
         {
-            "📦"
+            "ZIP"
         }
-        _ if minor == "pdf" => "📕",
-        _ => "📎",
+        _ if minor == "pdf" => "PDF",
+        _ => "FILE",
     }
 }
 

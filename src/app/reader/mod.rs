@@ -481,13 +481,13 @@ impl ReaderView {
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<ReaderAction>) {
         ui.horizontal_wrapped(|ui| {
-            if ui.button("↩ Reply").clicked() {
+            if ui.button("Reply").clicked() {
                 actions.push(ReaderAction::Reply);
             }
-            if ui.button("↩ Reply all").clicked() {
+            if ui.button("Reply all").clicked() {
                 actions.push(ReaderAction::ReplyAll);
             }
-            if ui.button("➡ Forward").clicked() {
+            if ui.button("Forward").clicked() {
                 actions.push(ReaderAction::Forward);
             }
             ui.separator();
@@ -544,10 +544,10 @@ impl ReaderView {
             });
         let warn = ui.visuals().warn_fg_color;
         for warning in &self.sender_warnings {
-            ui.colored_label(warn, format!("⚠ {warning}"));
+            ui.colored_label(warn, format!("Warning: {warning}"));
         }
         for warning in &self.message.warnings {
-            ui.label(RichText::new(format!("ℹ {}", warning.message)).weak());
+            ui.label(RichText::new(format!("Note: {}", warning.message)).weak());
         }
     }
 
@@ -574,7 +574,7 @@ impl ReaderView {
                         "remote images/resources"
                     };
                     ui.label(format!(
-                        "🛡 Herald blocked {remote_refs} {noun} to protect your privacy."
+                        "Herald blocked {remote_refs} {noun} to protect your privacy."
                     ));
                     ui.horizontal_wrapped(|ui| {
                         if ui
@@ -635,7 +635,7 @@ impl ReaderView {
         let mut save_all = false;
         let count = self.listed.len();
         egui::CollapsingHeader::new(format!(
-            "📎 {count} attachment{}",
+            "{count} attachment{}",
             if count == 1 { "" } else { "s" }
         ))
         .id_salt(("reader-attachments", self.ctx.message_id))
@@ -647,7 +647,11 @@ impl ReaderView {
                 .show(ui, |ui| {
                     for (index, attachment) in self.listed.iter().enumerate() {
                         ui.horizontal(|ui| {
-                            ui.label(attachments::icon(&attachment.content_type));
+                            ui.label(
+                                RichText::new(attachments::icon(&attachment.content_type))
+                                    .monospace()
+                                    .weak(),
+                            );
                             ui.label(RichText::new(&attachment.filename).strong());
                             ui.label(
                                 RichText::new(format!(
@@ -934,7 +938,7 @@ impl ReaderView {
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(format!("Link goes to: {url}")).monospace());
                     if let Some(warning) = warning {
-                        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
+                        ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {warning}"));
                     }
                 });
             }
@@ -1020,7 +1024,7 @@ impl ReaderView {
                     ui.label("It will open in your browser:");
                     ui.add(egui::Label::new(RichText::new(url).monospace()).wrap());
                     if let Some(warning) = warning {
-                        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {warning}"));
+                        ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {warning}"));
                     }
                     ui.horizontal(|ui| {
                         if ui.button("Open link").clicked() {
@@ -1033,7 +1037,7 @@ impl ReaderView {
                 }
                 Confirm::OpenAttachment { risk, .. } => {
                     ui.heading("Open a possibly dangerous file?");
-                    ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {risk}"));
+                    ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {risk}"));
                     ui.horizontal(|ui| {
                         if ui.button("Open anyway").clicked() {
                             decision = Some(true);
