@@ -492,3 +492,90 @@ fn structure_panel_lists_every_part_with_its_path() {
     }
     harness.get_by_label("logo@herald.test");
 }
+
+/// A long newsletter: thousands of styled paragraphs, links, lists and
+/// tables. After the first layout, frames only paint what is in view.
+fn newsletter() -> String {
+    let mut html = String::from("<html><body>");
+    for section in 0..400 {
+        html.push_str(&format!(
+            "<h2>Section {section}</h2><p>Lorem <b>ipsum</b> dolor sit amet, <i>consectetur</i> \
+             adipiscing elit, sed do <a href=\"https://example.org/{section}\">eiusmod tempor</a> \
+             incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud \
+             exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat.</p>\
+             <ul><li>First point</li><li>Second <code>point</code></li></ul>\
+             <table><tr><th>Item</th><th>Price</th></tr><tr><td>Tea</td><td>3</td></tr></table>\
+             <blockquote>Quoted text from an earlier message.</blockquote>"
+        ));
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+#[test]
+fn long_newsletter_scrolls_with_cheap_frames() {
+    use herald::app::html_view::{HtmlDocument, HtmlView, InlineImages, RemoteImages};
+    let doc = Arc::new(HtmlDocument::parse(&newsletter()));
+    assert!(doc.blocks.len() > 2000, "{}", doc.blocks.len());
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(900.0, 700.0))
+        .build_ui_state(
+            |ui, view: &mut Option<HtmlView>| {
+                if let Some(view) = view {
+                    view.ui(ui, &InlineImages::default(), RemoteImages::Blocked);
+                }
+            },
+            None,
+        );
+    herald::app::setup_context(&harness.ctx);
+    harness.step();
+    *harness.state_mut() = Some(HtmlView::new(doc, "newsletter"));
+    let first = Instant::now();
+    harness.step();
+    let layout_time = first.elapsed();
+    // Scroll through the document; every frame paints only what is visible.
+    harness.get_by_label("Section 0");
+    harness.hover_at(egui::pos2(450.0, 350.0));
+    harness.step();
+    let mut worst = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let frames = 40;
+    for _ in 0..frames {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -600.0),
+            modifiers: egui::Modifiers::NONE,
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+        });
+        let started = Instant::now();
+        harness.step();
+        let took = started.elapsed();
+        worst = worst.max(took);
+        total += took;
+    }
+    let average = total / frames;
+    eprintln!(
+        "newsletter: first layout {layout_time:?}, average frame {average:?}, worst {worst:?}"
+    );
+    // Headless debug builds are several times slower than a release build
+    // and the machine is shared: the budget is loose, but laying out every
+    // block each frame (the first frame) costs far more than this.
+    assert!(
+        average < Duration::from_millis(25),
+        "average frame {average:?}"
+    );
+    assert!(
+        average * 3 < layout_time,
+        "{average:?} vs first {layout_time:?}"
+    );
+    // The scrolling actually moved: the first heading is out of view.
+    assert!(harness.query_by_label("Section 0").is_none());
+    assert!(
+        harness
+            .query_all_by_label_contains("Section ")
+            .next()
+            .is_some(),
+        "nothing drawn after scrolling"
+    );
+}

@@ -181,11 +181,15 @@ struct LayoutKey {
     mono: FontId,
 }
 
+/// Layouts are made for widths in steps of this many points, so dragging a
+/// window edge re-lays out a long document every few frames, not every frame.
+const WIDTH_STEP: f32 = 16.0;
+
 impl LayoutKey {
     fn new(ui: &egui::Ui, width: f32) -> LayoutKey {
         let style = ui.style();
         LayoutKey {
-            width: width.floor(),
+            width: ((width / WIDTH_STEP).floor() * WIDTH_STEP).max(WIDTH_STEP),
             dark: style.visuals.dark_mode,
             body: egui::TextStyle::Body.resolve(style),
             mono: egui::TextStyle::Monospace.resolve(style),
@@ -664,12 +668,8 @@ fn text_ui(
     out: &mut HtmlResponse,
 ) {
     let rect = Rect::from_min_size(pos, text.galley.size());
-    let sense = if text.links.is_empty() {
-        Sense::click_and_drag()
-    } else {
-        Sense::click_and_drag() | Sense::hover()
-    };
-    let mut response = ui.interact(rect, id, sense);
+    // Click for links, drag for selecting text.
+    let mut response = ui.interact(rect, id, Sense::click_and_drag());
     let galley_text = text.galley.text().to_owned();
     response.widget_info(|| WidgetInfo::labeled(Role::Label, true, &galley_text));
     let hovered = response
