@@ -200,6 +200,71 @@ fn composed_message_carries_inline_image_and_attachment() {
 }
 
 #[test]
+fn preview_shows_the_formatted_text_and_the_inline_image() {
+    use herald::app::html_view::Block;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photo_path = dir.path().join("photo.png");
+    std::fs::write(&photo_path, png(300, 200)).expect("write");
+
+    let mut harness = harness(Composer::new(
+        13,
+        context(0, Duration::from_secs(3600)),
+        None,
+    ));
+    type_into(&mut harness, "Message", "Hello **Bob**, the chart:\n");
+    choose_file(&mut harness, "Insert image…", &photo_path);
+    step_until(&mut harness, "the image in the preview", |h| {
+        h.state().composer.preview_images_drawn() == 1
+    });
+    // The image is drawn from its texture (its alt text is the file name)…
+    harness.get_by_role_and_label(Role::Image, "photo.png");
+    // …next to the text, with the Markdown turned into formatting.
+    assert!(
+        harness
+            .query_all_by_label_contains("Hello Bob, the chart:")
+            .next()
+            .is_some(),
+        "the formatted text is not in the preview"
+    );
+    let doc = harness
+        .state()
+        .composer
+        .preview_document()
+        .expect("the preview is parsed");
+    let bold: Vec<&str> = doc
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            Block::Text(text) => Some(text),
+            _ => None,
+        })
+        .flat_map(|text| &text.runs)
+        .filter(|run| run.style.bold)
+        .map(|run| run.text.as_str())
+        .collect();
+    assert_eq!(bold, ["Bob"]);
+
+    // HTML source with a remote image: the preview never loads it.
+    // (The photo, no longer referenced, is still sent: appended at the end.)
+    harness.get_by_label("HTML source").click();
+    harness.run_ok();
+    harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_ok();
+    harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .type_text("<p><img src=\"https://tracker.example/a.png\" alt=\"Remote\"></p>");
+    step_until(&mut harness, "the remote placeholder", |h| {
+        h.query_by_label("Remote (remote image blocked)").is_some()
+    });
+    assert_eq!(harness.state().composer.preview_images_drawn(), 1);
+    harness.get_by_role_and_label(Role::Image, "photo.png");
+}
+
+#[test]
 fn attachment_reminder_asks_before_sending() {
     let mut harness = harness(Composer::new(
         2,

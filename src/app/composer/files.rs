@@ -11,6 +11,10 @@ use herald_core::compose::DraftFile;
 
 /// Thumbnails are at most this many pixels wide and high.
 pub const THUMBNAIL_PX: u32 = 96;
+/// Images in the body preview are at most this many pixels wide…
+pub const PREVIEW_WIDTH_PX: u32 = 600;
+/// …and this high.
+pub const PREVIEW_HEIGHT_PX: u32 = 2048;
 
 /// A file of the message: attached, or shown inline in the body.
 pub struct FileItem {
@@ -20,12 +24,14 @@ pub struct FileItem {
     pub content_id: Option<String>,
     /// True when the bytes decode as an image (it may then be inline).
     pub is_image: bool,
-    /// A decoded thumbnail waiting to be uploaded, then the texture.
-    pub thumbnail: Thumbnail,
+    /// The small picture in the file list.
+    pub thumbnail: Picture,
+    /// The picture the body preview draws where the body shows the image.
+    pub preview: Picture,
 }
 
-/// A thumbnail's state.
-pub enum Thumbnail {
+/// A picture decoded in a job, uploaded as a texture when first drawn.
+pub enum Picture {
     /// Not an image, or it could not be decoded.
     None,
     /// Decoded in a job, not yet a texture.
@@ -34,22 +40,43 @@ pub enum Thumbnail {
     Texture(egui::TextureHandle),
 }
 
+impl Picture {
+    fn new(image: Option<egui::ColorImage>) -> Picture {
+        image.map_or(Picture::None, Picture::Decoded)
+    }
+
+    /// The texture, uploading the decoded pixels on first use.
+    pub fn texture(&mut self, ctx: &egui::Context, name: &str) -> Option<&egui::TextureHandle> {
+        if let Picture::Decoded(image) = self {
+            let image = std::mem::take(image);
+            *self = Picture::Texture(ctx.load_texture(name, image, egui::TextureOptions::LINEAR));
+        }
+        match self {
+            Picture::Texture(handle) => Some(handle),
+            _ => None,
+        }
+    }
+}
+
 impl FileItem {
+    /// A file read by [`load`] (or from a message), not inline yet.
+    pub fn new(loaded: Loaded) -> FileItem {
+        let (thumbnail, preview) = match loaded.pictures {
+            Some(pictures) => (Some(pictures.thumbnail), Some(pictures.preview)),
+            None => (None, None),
+        };
+        FileItem {
+            file: Arc::new(loaded.file),
+            content_id: None,
+            is_image: thumbnail.is_some(),
+            thumbnail: Picture::new(thumbnail),
+            preview: Picture::new(preview),
+        }
+    }
+
     /// Size of the file in bytes.
     pub fn size(&self) -> u64 {
         self.file.bytes.len() as u64
-    }
-
-    /// The texture, uploading the decoded thumbnail on first use.
-    pub fn texture(&mut self, ctx: &egui::Context, key: &str) -> Option<&egui::TextureHandle> {
-        if let Thumbnail::Decoded(image) = &self.thumbnail {
-            let handle = ctx.load_texture(key, image.clone(), egui::TextureOptions::LINEAR);
-            self.thumbnail = Thumbnail::Texture(handle);
-        }
-        match &self.thumbnail {
-            Thumbnail::Texture(handle) => Some(handle),
-            _ => None,
-        }
     }
 }
 
@@ -63,15 +90,31 @@ pub enum Source {
     Pasted(Arc<egui::ColorImage>),
 }
 
-/// A file read by a job: the file and, for an image, its thumbnail.
+/// A file read by a job: the file and, for an image, its pictures.
 pub struct Loaded {
     /// The file.
     pub file: DraftFile,
-    /// Its thumbnail, when it decodes as an image.
-    pub thumbnail: Option<egui::ColorImage>,
+    /// Its pictures, when it decodes as an image.
+    pub pictures: Option<Pictures>,
 }
 
-/// Reads one file and decodes its thumbnail (runs in a job).
+impl Loaded {
+    /// `file` with its pictures decoded (runs in a job).
+    pub fn new(file: DraftFile) -> Loaded {
+        let pictures = pictures(&file.bytes);
+        Loaded { file, pictures }
+    }
+}
+
+/// The two sizes an image is shown at while composing.
+pub struct Pictures {
+    /// At most [`THUMBNAIL_PX`] wide and high.
+    pub thumbnail: egui::ColorImage,
+    /// At most [`PREVIEW_WIDTH_PX`] wide and [`PREVIEW_HEIGHT_PX`] high.
+    pub preview: egui::ColorImage,
+}
+
+/// Reads one file and decodes its pictures (runs in a job).
 pub fn load(source: Source) -> Result<Loaded, String> {
     let file = match source {
         Source::Path(path) => {
@@ -91,13 +134,12 @@ pub fn load(source: Source) -> Result<Loaded, String> {
             bytes: encode_png(&image)?,
         },
     };
-    let thumbnail = thumbnail(&file.bytes);
-    Ok(Loaded { file, thumbnail })
+    Ok(Loaded::new(file))
 }
 
-/// A thumbnail of at most [`THUMBNAIL_PX`] for image bytes; `None` when they
-/// do not decode (or are implausibly large).
-pub fn thumbnail(bytes: &[u8]) -> Option<egui::ColorImage> {
+/// The thumbnail and preview of image bytes; `None` when they do not decode
+/// (or are implausibly large).
+pub fn pictures(bytes: &[u8]) -> Option<Pictures> {
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .ok()?;
@@ -107,12 +149,19 @@ pub fn thumbnail(bytes: &[u8]) -> Option<egui::ColorImage> {
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
     let image = reader.decode().ok()?;
-    let small = image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX).to_rgba8();
-    let size = [small.width() as usize, small.height() as usize];
-    Some(egui::ColorImage::from_rgba_unmultiplied(
-        size,
-        small.as_raw(),
-    ))
+    let fit = |width: u32, height: u32| {
+        let small = if image.width() > width || image.height() > height {
+            image.thumbnail(width, height).to_rgba8()
+        } else {
+            image.to_rgba8()
+        };
+        let size = [small.width() as usize, small.height() as usize];
+        egui::ColorImage::from_rgba_unmultiplied(size, small.as_raw())
+    };
+    Some(Pictures {
+        thumbnail: fit(THUMBNAIL_PX, THUMBNAIL_PX),
+        preview: fit(PREVIEW_WIDTH_PX, PREVIEW_HEIGHT_PX),
+    })
 }
 
 fn encode_png(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
@@ -191,14 +240,23 @@ mod tests {
     }
 
     #[test]
-    fn thumbnails_fit_the_box() {
-        let image = image::RgbaImage::from_pixel(400, 100, image::Rgba([200, 10, 10, 255]));
-        let mut png = Vec::new();
-        image
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .expect("encode");
-        let thumb = thumbnail(&png).expect("decodes");
-        assert_eq!(thumb.size, [96, 24]);
-        assert!(thumbnail(b"not an image").is_none());
+    fn pictures_fit_their_boxes() {
+        let png = |width, height| {
+            let image =
+                image::RgbaImage::from_pixel(width, height, image::Rgba([200, 10, 10, 255]));
+            let mut png = Vec::new();
+            image
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .expect("encode");
+            png
+        };
+        let big = pictures(&png(1200, 300)).expect("decodes");
+        assert_eq!(big.thumbnail.size, [96, 24]);
+        assert_eq!(big.preview.size, [600, 150]);
+        // Small images are not blown up.
+        let small = pictures(&png(40, 20)).expect("decodes");
+        assert_eq!(small.thumbnail.size, [40, 20]);
+        assert_eq!(small.preview.size, [40, 20]);
+        assert!(pictures(b"not an image").is_none());
     }
 }

@@ -3,8 +3,10 @@
 //! Each [`Composer`] draws its own [`egui::Window`] (several can be open at
 //! once) and reports what the app must do as [`ComposerAction`]s: send a
 //! composed message, store a draft, delete one, forget the composer. It never
-//! touches the network or the disk on the UI thread: files, thumbnails,
-//! composing (base64 of big files) and opening drafts run in [`Job`]s.
+//! touches the network or the disk on the UI thread: files, image decoding
+//! (thumbnails and preview pictures), parsing the preview's HTML, composing
+//! (base64 of big files) and opening drafts run in [`Job`]s. The preview is
+//! the reader's `html_view`, so the body looks as recipients will see it.
 //!
 //! How the app wires it:
 //! - build one [`ComposerContext`] (accounts, known addresses for completion,
@@ -38,11 +40,12 @@ use herald_core::engine::Failure;
 use herald_core::message::{Address, Message};
 
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
+use crate::app::html_view::HtmlDocument;
 use crate::app::jobs::{Job, Waker};
 use address_field::AddressField;
-use files::{FileItem, Loaded, Source, Thumbnail};
+use files::{FileItem, Loaded, Source};
 use markdown::Format;
-pub use preview::preview_ui;
+use preview::Preview;
 pub use reply::ReplyMode;
 
 /// An account the composer can send from.
@@ -254,6 +257,9 @@ impl DraftSpec {
     }
 }
 
+/// The body preview is this many points high.
+const PREVIEW_HEIGHT: f32 = 320.0;
+
 /// Composes a draft's bytes (or says why not).
 type SaveJob = Job<Result<Vec<u8>, String>>;
 
@@ -278,6 +284,7 @@ pub struct Composer {
     /// A field to focus on the first frame.
     focus_first: Option<Id>,
     show_preview: bool,
+    preview: Preview,
     files: Vec<FileItem>,
     loading: Vec<Job<Vec<LoadResult>>>,
     opening: Option<Job<Result<OpenedDraft, String>>>,
@@ -324,6 +331,7 @@ impl Composer {
             set_body_cursor: None,
             focus_first: None,
             show_preview: true,
+            preview: Preview::new(id),
             files: Vec::new(),
             loading: Vec::new(),
             opening: None,
@@ -421,20 +429,13 @@ impl Composer {
                 message
                     .attachments
                     .iter()
-                    .map(|attachment| {
-                        let bytes = message.decoded_body(attachment.part_index);
-                        let thumbnail = files::thumbnail(&bytes);
-                        LoadResult {
-                            result: Ok(Loaded {
-                                file: DraftFile {
-                                    filename: attachment.filename.clone(),
-                                    content_type: Some(attachment.content_type.clone()),
-                                    bytes,
-                                },
-                                thumbnail,
-                            }),
-                            place: Place::Attachment,
-                        }
+                    .map(|attachment| LoadResult {
+                        result: Ok(Loaded::new(DraftFile {
+                            filename: attachment.filename.clone(),
+                            content_type: Some(attachment.content_type.clone()),
+                            bytes: message.decoded_body(attachment.part_index),
+                        })),
+                        place: Place::Attachment,
                     })
                     .collect()
             });
@@ -463,6 +464,16 @@ impl Composer {
     /// The composer's id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The body preview's parsed HTML, once ready (what the preview shows).
+    pub fn preview_document(&self) -> Option<&HtmlDocument> {
+        self.preview.document()
+    }
+
+    /// How many images the body preview drew from textures in the last frame.
+    pub fn preview_images_drawn(&self) -> usize {
+        self.preview.images_drawn()
     }
 
     /// The id of the saved draft this composer replaces, if any.
@@ -691,13 +702,7 @@ impl Composer {
                 return;
             }
         };
-        let is_image = item.thumbnail.is_some();
-        let mut file = FileItem {
-            file: Arc::new(item.file),
-            content_id: None,
-            is_image,
-            thumbnail: item.thumbnail.map_or(Thumbnail::None, Thumbnail::Decoded),
-        };
+        let mut file = FileItem::new(item);
         match loaded.place {
             Place::Attachment => {}
             Place::InlineWithCid(cid) => file.content_id = Some(cid),
@@ -1470,32 +1475,44 @@ impl Composer {
                 }
             });
         }
-        let preview = (self.show_preview && self.mode != BodyMode::Plain)
-            .then(|| self.outgoing_html())
-            .flatten();
-        match preview {
-            Some(html) if ui.available_width() >= 640.0 => {
-                ui.columns(2, |columns| {
-                    self.editor_ui(&mut columns[0]);
-                    Self::preview_frame_ui(&mut columns[1], &html, self.field_id("preview"));
-                });
-            }
-            Some(html) => {
-                self.editor_ui(ui);
-                Self::preview_frame_ui(ui, &html, self.field_id("preview"));
-            }
-            None => self.editor_ui(ui),
+        let preview = self.show_preview && self.mode != BodyMode::Plain;
+        if !preview {
+            self.editor_ui(ui);
+        } else if ui.available_width() >= 640.0 {
+            ui.columns(2, |columns| {
+                self.editor_ui(&mut columns[0]);
+                self.preview_ui(&mut columns[1]);
+            });
+        } else {
+            self.editor_ui(ui);
+            self.preview_ui(ui);
         }
     }
 
-    fn preview_frame_ui(ui: &mut egui::Ui, html: &str, id: Id) {
+    /// The body as recipients will see it. The HTML is made again only
+    /// after an edit, and parsed again only when it changed.
+    fn preview_ui(&mut self, ui: &mut egui::Ui) {
+        if !self.preview.is_current(self.generation) {
+            let html = self.outgoing_html().unwrap_or_default();
+            self.preview
+                .set_html(self.generation, html, &self.ctx.waker);
+        }
+        let window = self.window_id();
+        let pictures = self
+            .files
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, item)| {
+                let content_id = item.content_id.clone()?;
+                let name = format!("composer-preview-{window:?}-{index}-{}", item.file.filename);
+                let texture = item.preview.texture(ui.ctx(), &name)?.clone();
+                Some((content_id, texture))
+            })
+            .collect();
+        self.preview.set_images(pictures);
         ui.label(RichText::new("Preview").strong());
         egui::Frame::group(ui.style()).show(ui, |ui| {
-            egui::ScrollArea::vertical()
-                .id_salt(id)
-                .max_height(320.0)
-                .auto_shrink([false, true])
-                .show(ui, |ui| preview_ui(ui, html));
+            self.preview.ui(ui, PREVIEW_HEIGHT, &self.ctx.waker);
         });
     }
 
@@ -1561,11 +1578,14 @@ impl Composer {
         for (index, item) in self.files.iter_mut().enumerate() {
             ui.horizontal(|ui| {
                 let key = format!("composer-thumb-{window:?}-{index}-{}", item.file.filename);
-                if let Some(texture) = item.texture(ui.ctx(), &key) {
+                if let Some(texture) = item.thumbnail.texture(ui.ctx(), &key) {
                     let size = texture.size_vec2();
                     let scale = (files::THUMBNAIL_PX as f32 / size.x.max(size.y)).min(1.0);
-                    ui.add(egui::Image::new((texture.id(), size * scale)))
-                        .on_hover_text(&item.file.filename);
+                    ui.add(
+                        egui::Image::new((texture.id(), size * scale))
+                            .alt_text(format!("Thumbnail of {}", item.file.filename)),
+                    )
+                    .on_hover_text(&item.file.filename);
                 }
                 let inline = item.content_id.is_some();
                 let name = &item.file.filename;
@@ -1758,8 +1778,6 @@ fn open_draft(bytes: Vec<u8>) -> Result<OpenedDraft, String> {
         .attachments
         .iter()
         .map(|attachment| {
-            let bytes = message.decoded_body(attachment.part_index);
-            let thumbnail = files::thumbnail(&bytes);
             let cid = attachment
                 .content_id
                 .as_deref()
@@ -1772,14 +1790,11 @@ fn open_draft(bytes: Vec<u8>) -> Result<OpenedDraft, String> {
                 _ => Place::Attachment,
             };
             LoadResult {
-                result: Ok(Loaded {
-                    file: DraftFile {
-                        filename: attachment.filename.clone(),
-                        content_type: Some(attachment.content_type.clone()),
-                        bytes,
-                    },
-                    thumbnail,
-                }),
+                result: Ok(Loaded::new(DraftFile {
+                    filename: attachment.filename.clone(),
+                    content_type: Some(attachment.content_type.clone()),
+                    bytes: message.decoded_body(attachment.part_index),
+                })),
                 place,
             }
         })

@@ -1,427 +1,207 @@
-//! The body preview: the HTML that will be sent, drawn as styled egui text.
+//! The body preview: the HTML that will be sent, drawn by the reader's
+//! [`HtmlView`], so it looks exactly as recipients see it in Herald.
 //!
-//! A deliberately small stand-in until `app::html_view` can be used: it
-//! understands the tags our Markdown produces (and common pasted ones),
-//! never fetches anything and never runs anything. Images show as
-//! `[image: alt]`. Swap [`preview_ui`]'s body for html_view at the merge.
+//! The HTML is parsed in a [`Job`] only when it differs from what is shown
+//! (the composer asks again only after an edit); the old document stays on
+//! screen until the new one is ready, and edits made during a parse are
+//! coalesced into one more parse. Inline images are the composer's own
+//! preview-size textures, keyed by [`cid_key`]; remote images stay blocked
+//! (nothing in the composer fetches).
 
-use egui::text::LayoutJob;
-use egui::{Color32, FontId, Stroke, TextFormat};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Draws `html` (the exact HTML that is sent) as styled text.
-pub fn preview_ui(ui: &mut egui::Ui, html: &str) {
-    let job = layout(ui, html);
-    ui.add(egui::Label::new(job).wrap());
+use egui::{TextureHandle, TextureId};
+
+use crate::app::html_view::{
+    HtmlDocument, HtmlView, InlineImage, InlineImages, RemoteImages, cid_key,
+};
+use crate::app::jobs::{Job, Waker};
+
+/// The preview of one composer's body.
+pub struct Preview {
+    /// The composer's edit generation the HTML was last taken at.
+    generation: Option<u64>,
+    /// The newest HTML asked for: shown, being parsed, or queued.
+    wanted: Option<String>,
+    view: Option<HtmlView>,
+    parsing: Option<Job<HtmlDocument>>,
+    /// `wanted` changed while a parse ran: parse again when it ends.
+    queued: bool,
+    failed: bool,
+    images: InlineImages,
+    /// What `images` holds: key → texture.
+    textures: HashMap<String, TextureId>,
+    parses: u64,
+    images_drawn: usize,
+    composer_id: u64,
 }
 
-#[derive(Default)]
-struct Style {
-    bold: u32,
-    italic: u32,
-    code: u32,
-    strike: u32,
-    heading: Option<u8>,
-    links: Vec<String>,
-    quote: u32,
-    pre: u32,
-    skip: u32,
-    lists: Vec<Option<u32>>,
-}
-
-fn layout(ui: &egui::Ui, html: &str) -> LayoutJob {
-    let visuals = ui.visuals();
-    let body = egui::TextStyle::Body.resolve(ui.style());
-    let mono = egui::TextStyle::Monospace.resolve(ui.style());
-    let mut job = LayoutJob::default();
-    job.wrap.max_width = ui.available_width();
-    let mut style = Style::default();
-    let mut at_line_start = true;
-    let mut pending_space = false;
-    let mut rest = html;
-
-    let format = |style: &Style| -> TextFormat {
-        let size = match style.heading {
-            Some(1) => body.size * 1.6,
-            Some(2) => body.size * 1.4,
-            Some(_) => body.size * 1.2,
-            None => body.size,
-        };
-        let font = if style.code > 0 || style.pre > 0 {
-            FontId::new(mono.size, mono.family.clone())
-        } else {
-            FontId::new(size, body.family.clone())
-        };
-        let strong = style.bold > 0 || style.heading.is_some();
-        let mut color = if strong {
-            visuals.strong_text_color()
-        } else {
-            visuals.text_color()
-        };
-        let mut underline = Stroke::NONE;
-        if !style.links.is_empty() {
-            color = visuals.hyperlink_color;
-            underline = Stroke::new(1.0, color);
+impl Preview {
+    /// An empty preview for composer `composer_id` (which keeps its scroll
+    /// position apart from other composers').
+    pub fn new(composer_id: u64) -> Preview {
+        Preview {
+            generation: None,
+            wanted: None,
+            view: None,
+            parsing: None,
+            queued: false,
+            failed: false,
+            images: InlineImages::default(),
+            textures: HashMap::new(),
+            parses: 0,
+            images_drawn: 0,
+            composer_id,
         }
-        if style.quote > 0 && style.links.is_empty() {
-            color = visuals.weak_text_color();
-        }
-        TextFormat {
-            italics: style.italic > 0,
-            underline,
-            strikethrough: if style.strike > 0 {
-                Stroke::new(1.0, color)
-            } else {
-                Stroke::NONE
-            },
-            background: if style.code > 0 || style.pre > 0 {
-                visuals.code_bg_color
-            } else {
-                Color32::TRANSPARENT
-            },
-            ..TextFormat::simple(font, color)
-        }
-    };
+    }
 
-    let mut push_text = |job: &mut LayoutJob,
-                         style: &Style,
-                         text: &str,
-                         at_line_start: &mut bool,
-                         pending_space: &mut bool| {
-        if style.skip > 0 || text.is_empty() {
+    /// True when the HTML was last given at this edit generation.
+    pub fn is_current(&self, generation: u64) -> bool {
+        self.generation == Some(generation)
+    }
+
+    /// The HTML to show, as of edit `generation`. Starts a parse only when it
+    /// differs from the newest HTML already asked for.
+    pub fn set_html(&mut self, generation: u64, html: String, waker: &Waker) {
+        self.generation = Some(generation);
+        if self.wanted.as_ref() == Some(&html) {
             return;
         }
-        if *at_line_start && style.quote > 0 {
-            let bar = "▎ ".repeat(style.quote as usize);
-            job.append(
-                &bar,
-                0.0,
-                TextFormat::simple(body.clone(), visuals.weak_text_color()),
-            );
-        }
-        if *pending_space && !*at_line_start {
-            job.append(" ", 0.0, format(style));
-        }
-        *pending_space = false;
-        job.append(text, 0.0, format(style));
-        *at_line_start = text.ends_with('\n');
-    };
-    let newline = |job: &mut LayoutJob, at_line_start: &mut bool| {
-        if !*at_line_start {
-            job.append(
-                "\n",
-                0.0,
-                TextFormat::simple(body.clone(), visuals.text_color()),
-            );
-            *at_line_start = true;
-        }
-    };
-
-    while !rest.is_empty() {
-        if let Some(tag_start) = rest.find('<') {
-            let text = &rest[..tag_start];
-            add_text(
-                text,
-                &style,
-                &mut job,
-                &mut at_line_start,
-                &mut pending_space,
-                &mut push_text,
-            );
-            rest = &rest[tag_start..];
-            let Some(tag_end) = rest.find('>') else {
-                let text = rest;
-                add_text(
-                    text,
-                    &style,
-                    &mut job,
-                    &mut at_line_start,
-                    &mut pending_space,
-                    &mut push_text,
-                );
-                break;
-            };
-            let tag = &rest[1..tag_end];
-            rest = &rest[tag_end + 1..];
-            if tag.starts_with("!--") {
-                if !tag.ends_with("--") {
-                    rest = rest.find("-->").map_or("", |end| &rest[end + 3..]);
-                }
-                continue;
-            }
-            let closing = tag.starts_with('/');
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect::<String>()
-                .to_ascii_lowercase();
-            let delta = |n: &mut u32| {
-                if closing {
-                    *n = n.saturating_sub(1);
-                } else {
-                    *n += 1;
-                }
-            };
-            match name.as_str() {
-                "b" | "strong" => delta(&mut style.bold),
-                "i" | "em" => delta(&mut style.italic),
-                "code" | "tt" => delta(&mut style.code),
-                "s" | "del" | "strike" => delta(&mut style.strike),
-                "script" | "style" | "head" | "title" => delta(&mut style.skip),
-                "pre" => {
-                    newline(&mut job, &mut at_line_start);
-                    delta(&mut style.pre);
-                }
-                "blockquote" => {
-                    newline(&mut job, &mut at_line_start);
-                    delta(&mut style.quote);
-                }
-                "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
-                    newline(&mut job, &mut at_line_start);
-                    style.heading = if closing {
-                        None
-                    } else {
-                        name[1..].parse().ok()
-                    };
-                    if closing {
-                        newline(&mut job, &mut at_line_start);
-                    }
-                }
-                "a" => {
-                    if closing {
-                        if let Some(href) = style.links.pop() {
-                            let shown = format!(" ({href})");
-                            push_text(
-                                &mut job,
-                                &Style {
-                                    quote: style.quote,
-                                    ..Style::default()
-                                },
-                                &shown,
-                                &mut at_line_start,
-                                &mut false,
-                            );
-                        }
-                    } else {
-                        style
-                            .links
-                            .push(decode_entities(&attribute(tag, "href").unwrap_or_default()));
-                    }
-                }
-                "img" => {
-                    let alt = attribute(tag, "alt").unwrap_or_default();
-                    let shown = format!("[image: {}]", decode_entities(&alt));
-                    push_text(
-                        &mut job,
-                        &style,
-                        &shown,
-                        &mut at_line_start,
-                        &mut pending_space,
-                    );
-                }
-                "br" => {
-                    job.append("\n", 0.0, format(&style));
-                    at_line_start = true;
-                }
-                "ul" | "ol" => {
-                    newline(&mut job, &mut at_line_start);
-                    if closing {
-                        style.lists.pop();
-                    } else {
-                        let start = attribute(tag, "start")
-                            .and_then(|s| s.parse().ok())
-                            .unwrap_or(1);
-                        style.lists.push((name == "ol").then_some(start));
-                    }
-                }
-                "li" if !closing => {
-                    newline(&mut job, &mut at_line_start);
-                    let depth = style.lists.len().max(1);
-                    let marker = match style.lists.last_mut() {
-                        Some(Some(n)) => {
-                            let marker = format!("{n}. ");
-                            *n += 1;
-                            marker
-                        }
-                        _ => "• ".to_owned(),
-                    };
-                    let indent = "    ".repeat(depth - 1);
-                    push_text(
-                        &mut job,
-                        &Style {
-                            quote: style.quote,
-                            ..Style::default()
-                        },
-                        &format!("{indent}{marker}"),
-                        &mut at_line_start,
-                        &mut false,
-                    );
-                    at_line_start = false;
-                }
-                "p" | "div" | "tr" | "table" | "hr" | "li" => {
-                    newline(&mut job, &mut at_line_start);
-                    if name == "p" && closing {
-                        job.append(
-                            "\n",
-                            0.0,
-                            TextFormat::simple(body.clone(), visuals.text_color()),
-                        );
-                    }
-                    if name == "hr" {
-                        push_text(
-                            &mut job,
-                            &style,
-                            "────────\n",
-                            &mut at_line_start,
-                            &mut false,
-                        );
-                    }
-                }
-                "td" | "th" if !closing => pending_space = true,
-                _ => {}
-            }
+        self.wanted = Some(html);
+        if self.parsing.is_some() {
+            self.queued = true;
         } else {
-            let text = rest;
-            add_text(
-                text,
-                &style,
-                &mut job,
-                &mut at_line_start,
-                &mut pending_space,
-                &mut push_text,
-            );
-            break;
+            self.start_parse(waker);
         }
     }
-    job
-}
 
-type PushText<'a> = dyn FnMut(&mut LayoutJob, &Style, &str, &mut bool, &mut bool) + 'a;
-
-fn add_text(
-    raw: &str,
-    style: &Style,
-    job: &mut LayoutJob,
-    at_line_start: &mut bool,
-    pending_space: &mut bool,
-    push_text: &mut PushText<'_>,
-) {
-    let text = decode_entities(raw);
-    if style.pre > 0 {
-        push_text(job, style, &text, at_line_start, pending_space);
-        return;
-    }
-    // Collapse whitespace like a browser.
-    let leading = text.starts_with(char::is_whitespace);
-    let trailing = text.ends_with(char::is_whitespace);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.is_empty() {
-        if !text.is_empty() {
-            *pending_space = true;
-        }
-        return;
-    }
-    if leading {
-        *pending_space = true;
-    }
-    push_text(job, style, &words.join(" "), at_line_start, pending_space);
-    if trailing {
-        *pending_space = true;
-    }
-}
-
-/// The value of `name="…"` (or `'…'`, or unquoted) in a tag's text.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let lower = tag.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(found) = lower[from..].find(name) {
-        let at = from + found;
-        from = at + name.len();
-        let before_ok = lower[..at].ends_with(char::is_whitespace);
-        let after = lower[from..].trim_start();
-        if !before_ok || !after.starts_with('=') {
-            continue;
-        }
-        let value_start = tag.len() - after.len() + 1;
-        let value = tag[value_start..].trim_start();
-        return Some(match value.chars().next() {
-            Some(quote @ ('"' | '\'')) => value[1..].split(quote).next().unwrap_or("").to_owned(),
-            _ => value
-                .split(char::is_whitespace)
-                .next()
-                .unwrap_or("")
-                .to_owned(),
-        });
-    }
-    None
-}
-
-/// Decodes the common named entities and numeric references.
-fn decode_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
+    fn start_parse(&mut self, waker: &Waker) {
+        let Some(html) = self.wanted.clone() else {
+            return;
         };
-        let entity = &rest[1..semi];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "nbsp" => Some('\u{a0}'),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
-                .and_then(char::from_u32),
+        self.parses += 1;
+        self.parsing = Some(Job::spawn("preview-html", waker, move || {
+            HtmlDocument::parse(&html)
+        }));
+    }
+
+    fn poll(&mut self, waker: &Waker) {
+        let Some(result) = self.parsing.as_mut().and_then(Job::try_take) else {
+            return;
         };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[semi + 1..];
+        self.parsing = None;
+        match result {
+            Ok(doc) => {
+                self.failed = false;
+                self.view = Some(HtmlView::new(
+                    Arc::new(doc),
+                    ("composer-preview", self.composer_id),
+                ));
+            }
+            Err(_) => self.failed = true,
+        }
+        if std::mem::take(&mut self.queued) {
+            self.start_parse(waker);
+        }
+    }
+
+    /// The inline images the body may reference: `(content id, texture)`.
+    /// Only what changed is given to the view (each change re-places it).
+    pub fn set_images(&mut self, pictures: Vec<(String, TextureHandle)>) {
+        let wanted: HashMap<String, TextureId> = pictures
+            .iter()
+            .map(|(content_id, texture)| (cid_key(content_id), texture.id()))
+            .collect();
+        if wanted == self.textures {
+            return;
+        }
+        for key in self.textures.keys() {
+            if !wanted.contains_key(key) {
+                self.images.remove(key);
+            }
+        }
+        for (content_id, texture) in pictures {
+            let key = cid_key(&content_id);
+            if self.textures.get(&key) != Some(&texture.id()) {
+                self.images.insert(key, InlineImage::Ready(texture));
+            }
+        }
+        self.textures = wanted;
+    }
+
+    /// Draws the preview in a box `height` points high.
+    pub fn ui(&mut self, ui: &mut egui::Ui, height: f32, waker: &Waker) {
+        self.poll(waker);
+        self.images_drawn = 0;
+        let size = egui::vec2(ui.available_width(), height);
+        ui.allocate_ui(size, |ui| match &mut self.view {
+            Some(view) => {
+                // Links are not followed from the preview: the hover shows
+                // where they go, which is what the author needs to check.
+                let response = view.ui(ui, &self.images, RemoteImages::Blocked);
+                self.images_drawn = response.images_drawn;
+            }
+            None if self.failed => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    "The preview could not be made.",
+                );
             }
             None => {
-                out.push('&');
-                rest = &rest[1..];
+                ui.spinner();
             }
-        }
+        });
     }
-    out.push_str(rest);
-    out
+
+    /// The document shown, once parsed.
+    pub fn document(&self) -> Option<&HtmlDocument> {
+        self.view.as_ref().map(HtmlView::document)
+    }
+
+    /// How many images the preview drew from textures in the last frame.
+    pub fn images_drawn(&self) -> usize {
+        self.images_drawn
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
+
+    fn settle(preview: &mut Preview, waker: &Waker) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while preview.parsing.is_some() {
+            assert!(Instant::now() < deadline, "the parse never ended");
+            std::thread::sleep(Duration::from_millis(5));
+            preview.poll(waker);
+        }
+    }
 
     #[test]
-    fn entities_and_attributes() {
-        assert_eq!(
-            decode_entities("a &amp; b &lt;c&gt; &#233;&#xe9; &bogus; &"),
-            "a & b <c> éé &bogus; &"
-        );
-        assert_eq!(
-            attribute(r#"img src="cid:x@y" alt='A pic'"#, "alt").as_deref(),
-            Some("A pic")
-        );
-        assert_eq!(
-            attribute("a href=https://x.example/ title=t", "href").as_deref(),
-            Some("https://x.example/")
-        );
-        assert_eq!(
-            attribute(r#"a data-href="no" href="yes""#, "href").as_deref(),
-            Some("yes")
-        );
+    fn preview_parses_only_when_the_html_changes() {
+        let waker: Waker = Arc::new(|| {});
+        let mut preview = Preview::new(1);
+        preview.set_html(1, "<p>a</p>".into(), &waker);
+        preview.set_html(2, "<p>a</p>".into(), &waker);
+        assert_eq!(preview.parses, 1);
+        assert!(preview.is_current(2));
+        settle(&mut preview, &waker);
+        // Asked again with the same HTML (an edit that changed nothing shown).
+        preview.set_html(3, "<p>a</p>".into(), &waker);
+        assert_eq!(preview.parses, 1);
+        let text = preview.document().map(HtmlDocument::plain_text);
+        assert_eq!(text.as_deref().map(str::trim), Some("a"));
+
+        // Edits during a parse are coalesced: one more parse, of the newest.
+        preview.set_html(4, "<p>b</p>".into(), &waker);
+        preview.set_html(5, "<p>c</p>".into(), &waker);
+        preview.set_html(6, "<p>d</p>".into(), &waker);
+        assert_eq!(preview.parses, 2);
+        settle(&mut preview, &waker);
+        assert_eq!(preview.parses, 3);
+        let text = preview.document().map(HtmlDocument::plain_text);
+        assert_eq!(text.as_deref().map(str::trim), Some("d"));
     }
 }

@@ -87,6 +87,13 @@ impl InlineImages {
         self.generation += 1;
     }
 
+    /// Forgets one image (the view re-lays out then).
+    pub fn remove(&mut self, key: &str) {
+        if self.map.remove(key).is_some() {
+            self.generation += 1;
+        }
+    }
+
     /// The state of one image.
     pub fn get(&self, key: &str) -> Option<&InlineImage> {
         self.map.get(key)
