@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use herald_core::compose::DraftFile;
 
+use crate::app::html_view::images;
+
 /// Thumbnails are at most this many pixels wide and high.
 pub const THUMBNAIL_PX: u32 = 96;
-/// Images in the body preview are at most this many pixels wide…
+/// Images in the body preview are at most this many pixels wide.
 pub const PREVIEW_WIDTH_PX: u32 = 600;
-/// …and this high.
-pub const PREVIEW_HEIGHT_PX: u32 = 2048;
 
 /// A file of the message: attached, or shown inline in the body.
 pub struct FileItem {
@@ -110,7 +110,7 @@ impl Loaded {
 pub struct Pictures {
     /// At most [`THUMBNAIL_PX`] wide and high.
     pub thumbnail: egui::ColorImage,
-    /// At most [`PREVIEW_WIDTH_PX`] wide and [`PREVIEW_HEIGHT_PX`] high.
+    /// At most [`PREVIEW_WIDTH_PX`] wide (and a texture's largest side high).
     pub preview: egui::ColorImage,
 }
 
@@ -140,27 +140,10 @@ pub fn load(source: Source) -> Result<Loaded, String> {
 /// The thumbnail and preview of image bytes; `None` when they do not decode
 /// (or are implausibly large).
 pub fn pictures(bytes: &[u8]) -> Option<Pictures> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(20_000);
-    limits.max_image_height = Some(20_000);
-    limits.max_alloc = Some(512 * 1024 * 1024);
-    reader.limits(limits);
-    let image = reader.decode().ok()?;
-    let fit = |width: u32, height: u32| {
-        let small = if image.width() > width || image.height() > height {
-            image.thumbnail(width, height).to_rgba8()
-        } else {
-            image.to_rgba8()
-        };
-        let size = [small.width() as usize, small.height() as usize];
-        egui::ColorImage::from_rgba_unmultiplied(size, small.as_raw())
-    };
+    let image = images::decode(bytes, images::MAX_OWN_PIXELS).ok()?;
     Some(Pictures {
-        thumbnail: fit(THUMBNAIL_PX, THUMBNAIL_PX),
-        preview: fit(PREVIEW_WIDTH_PX, PREVIEW_HEIGHT_PX),
+        thumbnail: images::fit(&image, THUMBNAIL_PX, THUMBNAIL_PX),
+        preview: images::fit(&image, PREVIEW_WIDTH_PX, images::MAX_TEXTURE_SIDE),
     })
 }
 
@@ -212,15 +195,6 @@ pub fn new_content_id(filename: &str, sender_email: &str) -> String {
     format!("{stem}.{:016x}@{domain}", hasher.finish())
 }
 
-/// True when `name` looks like an image by its extension (for drops, before
-/// the bytes are read).
-pub fn looks_like_image(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,23 +214,15 @@ mod tests {
     }
 
     #[test]
-    fn pictures_fit_their_boxes() {
-        let png = |width, height| {
-            let image =
-                image::RgbaImage::from_pixel(width, height, image::Rgba([200, 10, 10, 255]));
-            let mut png = Vec::new();
-            image
-                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-                .expect("encode");
-            png
-        };
-        let big = pictures(&png(1200, 300)).expect("decodes");
-        assert_eq!(big.thumbnail.size, [96, 24]);
-        assert_eq!(big.preview.size, [600, 150]);
-        // Small images are not blown up.
-        let small = pictures(&png(40, 20)).expect("decodes");
-        assert_eq!(small.thumbnail.size, [40, 20]);
-        assert_eq!(small.preview.size, [40, 20]);
+    fn an_image_gets_a_thumbnail_and_a_preview_picture() {
+        let image = image::RgbaImage::from_pixel(1200, 300, image::Rgba([200, 10, 10, 255]));
+        let mut png = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .expect("encode");
+        let made = pictures(&png).expect("decodes");
+        assert_eq!(made.thumbnail.size, [96, 24]);
+        assert_eq!(made.preview.size, [600, 150]);
         assert!(pictures(b"not an image").is_none());
     }
 }

@@ -41,6 +41,7 @@ use herald_core::message::{Address, Message};
 
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
 use crate::app::html_view::HtmlDocument;
+use crate::app::html_view::images::has_image_extension;
 use crate::app::jobs::{Job, Waker};
 use address_field::AddressField;
 use files::{FileItem, Loaded, Source};
@@ -808,9 +809,7 @@ impl Composer {
             let inline = self.mode != BodyMode::Plain;
             self.load_sources(pasted, |source| match source {
                 Source::Pasted(_) => Place::InlineAtCursor,
-                Source::Path(path)
-                    if inline && files::looks_like_image(&path.to_string_lossy()) =>
-                {
+                Source::Path(path) if inline && has_image_extension(&path.to_string_lossy()) => {
                     Place::InlineAtCursor
                 }
                 _ => Place::Attachment,
@@ -822,7 +821,7 @@ impl Composer {
             let sources = dropped.into_iter().map(Source::Dropped).collect();
             self.load_sources(sources, |source| match source {
                 Source::Dropped(file)
-                    if inline && files::looks_like_image(&file.path().to_string_lossy()) =>
+                    if inline && has_image_extension(&file.path().to_string_lossy()) =>
                 {
                     Place::InlineAtCursor
                 }

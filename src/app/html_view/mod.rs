@@ -24,6 +24,7 @@
 //! the caller decodes their pixels like `cid:` images. Larger or other
 //! `data:` images become placeholders.
 
+pub mod images;
 mod model;
 pub mod url;
 

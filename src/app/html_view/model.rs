@@ -977,7 +977,7 @@ impl Builder {
             return ImageSource::Unavailable;
         };
         let header = header.to_ascii_lowercase();
-        let supported = ["png", "jpeg", "jpg", "gif", "webp", "bmp"]
+        let supported = super::images::TYPE_NAMES
             .iter()
             .any(|kind| header.starts_with(&format!("data:image/{kind}")));
         if !supported

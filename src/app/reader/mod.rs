@@ -20,6 +20,7 @@ use egui::{ColorImage, RichText, TextureOptions};
 use herald_core::message::{Attachment, Message};
 
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
+use crate::app::html_view::images::decode_mail_image;
 use crate::app::html_view::{
     HtmlDocument, HtmlView, ImageSource, InlineImage, InlineImages, RemoteImages, cid_key,
 };
@@ -436,9 +437,9 @@ impl ReaderView {
                     .map(|(key, source)| {
                         let result = match source {
                             InlineSource::Part(part) => {
-                                images::decode_image(&message.decoded_body(part))
+                                decode_mail_image(&message.decoded_body(part))
                             }
-                            InlineSource::Bytes(bytes) => images::decode_image(&bytes),
+                            InlineSource::Bytes(bytes) => decode_mail_image(&bytes),
                         };
                         (key, result)
                     })

@@ -1,0 +1,166 @@
+//! Image bytes to pixels for egui textures, for every view that shows
+//! pictures: the reader (`cid:`, `data:` and remote images) and the composer
+//! (thumbnails and preview pictures). Runs in jobs, never on the UI thread;
+//! makes no textures (those are made on the UI thread); never panics.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+
+/// What the formats Herald decodes are called in file name extensions and
+/// `image/…` types (the `image` crate is built with only these decoders).
+pub const TYPE_NAMES: &[&str] = &["png", "jpeg", "jpg", "gif", "webp", "bmp"];
+/// Images in mail with more pixels than this are not decoded.
+pub const MAX_MAIL_PIXELS: u64 = 40_000_000;
+/// The user's own images (attached while composing) may be larger: phone
+/// cameras make 108-megapixel JPEGs.
+pub const MAX_OWN_PIXELS: u64 = 120_000_000;
+/// Pictures are scaled down to fit this side (any GPU takes it).
+pub const MAX_TEXTURE_SIDE: u32 = 2048;
+
+/// Decodes PNG, JPEG, GIF (first frame), WebP or BMP bytes. Refuses other
+/// formats and images over `max_pixels` (by their header, before decoding);
+/// a decoder panic is an error.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, String> {
+    std::panic::catch_unwind(|| decode_inner(bytes, max_pixels))
+        .unwrap_or_else(|_| Err("the image decoder failed".to_owned()))
+}
+
+fn decode_inner(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, String> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|err| format!("unreadable image: {err}"))?;
+    let format = reader.format().ok_or("not an image Herald can show")?;
+    if !matches!(
+        format,
+        ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::Gif
+            | ImageFormat::WebP
+            | ImageFormat::Bmp
+    ) {
+        return Err(format!("{format:?} images are not shown"));
+    }
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|err| format!("unreadable image: {err}"))?;
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(format!("the image is too large to show ({width}×{height})"));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|err| format!("unreadable image: {err}"))?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    limits.max_alloc = Some(max_pixels * 4 + 64 * 1024 * 1024);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map_err(|err| format!("the image could not be decoded: {err}"))
+}
+
+/// The picture scaled down (never up) to fit `max_width` × `max_height`.
+pub fn fit(image: &DynamicImage, max_width: u32, max_height: u32) -> egui::ColorImage {
+    let rgba = if image.width() > max_width || image.height() > max_height {
+        image.thumbnail(max_width, max_height).to_rgba8()
+    } else {
+        image.to_rgba8()
+    };
+    let size = [rgba.width() as usize, rgba.height() as usize];
+    egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw())
+}
+
+/// An image from mail, decoded and scaled to fit [`MAX_TEXTURE_SIDE`].
+pub fn decode_mail_image(bytes: &[u8]) -> Result<egui::ColorImage, String> {
+    let image = decode(bytes, MAX_MAIL_PIXELS)?;
+    Ok(fit(&image, MAX_TEXTURE_SIDE, MAX_TEXTURE_SIDE))
+}
+
+/// True when `name` ends in an extension of a format Herald decodes (for
+/// files not read yet).
+pub fn has_image_extension(name: &str) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            TYPE_NAMES
+                .iter()
+                .any(|known| extension.eq_ignore_ascii_case(known))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::RgbaImage::from_pixel(width, height, image::Rgba([10, 20, 30, 255]))
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .expect("encode png");
+        out
+    }
+
+    #[test]
+    fn mail_images_decode_and_big_ones_are_scaled_down() {
+        let image = decode_mail_image(&png(3, 2)).expect("decode");
+        assert_eq!(image.size, [3, 2]);
+        let image = decode_mail_image(&png(4000, 10)).expect("decode");
+        assert_eq!(image.size[0], MAX_TEXTURE_SIDE as usize);
+    }
+
+    #[test]
+    fn pictures_fit_their_box_and_are_never_blown_up() {
+        let image = decode(&png(1200, 300), MAX_OWN_PIXELS).expect("decode");
+        assert_eq!(fit(&image, 600, 2048).size, [600, 150]);
+        assert_eq!(fit(&image, 96, 96).size, [96, 24]);
+        let image = decode(&png(40, 20), MAX_OWN_PIXELS).expect("decode");
+        assert_eq!(fit(&image, 96, 96).size, [40, 20]);
+    }
+
+    #[test]
+    fn garbage_and_other_formats_are_refused_without_panicking() {
+        assert!(decode_mail_image(b"").is_err());
+        assert!(decode_mail_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>").is_err());
+        let mut truncated = png(50, 50);
+        truncated.truncate(60);
+        assert!(decode_mail_image(&truncated).is_err());
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffff_u32;
+        for byte in bytes {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_by_its_header() {
+        // A PNG header claiming 100000 × 100000 pixels.
+        let mut bomb = png(1, 1);
+        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        // Keep the IHDR checksum valid so the header itself is believed.
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = decode(&bomb, MAX_OWN_PIXELS).expect_err("must refuse");
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn image_extensions_are_recognised_in_any_case() {
+        assert!(has_image_extension("Photo.JPG"));
+        assert!(has_image_extension("/tmp/a b/chart.webp"));
+        assert!(!has_image_extension("report.pdf"));
+        assert!(!has_image_extension("png"));
+    }
+}
