@@ -1,6 +1,8 @@
-//! Small formatting helpers shared by the views: sizes and local dates.
+//! Small formatting helpers shared by the views: sizes, local dates and
+//! address lists.
 
 use chrono::{DateTime, Datelike, Local, TimeZone};
+use herald_core::message::Address;
 
 /// A byte count for people: `512 B`, `12 KB`, `3.4 MB`.
 pub fn format_size(bytes: u64) -> String {
@@ -47,6 +49,16 @@ pub fn local_date_long(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// `Ann Lee <ann@example.org>, bob@example.org`: the real address is
+/// always shown next to the name.
+pub fn address_list(addresses: &[Address]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +81,28 @@ mod tests {
         assert!(!this_year.contains("2023"), "{this_year}");
         let older = local_date_short_at(1_600_000_000, now);
         assert!(older.contains("2020"), "{older}");
+    }
+
+    #[test]
+    fn long_dates_name_the_day_and_year() {
+        let date = local_date_long(1_795_000_000);
+        assert!(date.contains("2026"), "{date}");
+        assert!(date.contains(", "), "{date}");
+    }
+
+    #[test]
+    fn address_lists_show_names_and_real_addresses() {
+        let address = |name: Option<&str>, email: &str| Address {
+            name: name.map(str::to_owned),
+            email: email.to_owned(),
+        };
+        assert_eq!(
+            address_list(&[
+                address(Some("Ann Lee"), "ann@example.org"),
+                address(None, "bob@example.org")
+            ]),
+            "Ann Lee <ann@example.org>, bob@example.org"
+        );
+        assert_eq!(address_list(&[]), "");
     }
 }

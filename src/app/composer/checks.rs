@@ -1,5 +1,7 @@
 //! What is checked before sending: a forgotten attachment, the size.
 
+use crate::app::text::format_size;
+
 /// Words that say "there is an attachment", lowercase. Latin and Cyrillic
 /// stems must start a word; CJK words are matched anywhere.
 const ATTACHMENT_WORDS: &[&str] = &[
@@ -116,18 +118,9 @@ pub fn size_warning(encoded_bytes: u64, server_limit: Option<u64>) -> Option<Str
     };
     Some(format!(
         "This message is about {} once encoded; {whose} {}.",
-        human_size(encoded_bytes),
-        human_size(limit)
+        format_size(encoded_bytes),
+        format_size(limit)
     ))
-}
-
-/// `1.5 MB`, `340 KB`, `12 bytes`.
-pub fn human_size(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} bytes"),
-        1_000..1_000_000 => format!("{} KB", bytes.div_ceil(1_000)),
-        _ => format!("{:.1} MB", bytes as f64 / 1_000_000.0),
-    }
 }
 
 #[cfg(test)]
@@ -193,12 +186,18 @@ mod tests {
         assert_eq!(size_warning(encoded, None), None);
         let warning = size_warning(encoded, Some(20_000_000)).expect("over SIZE");
         assert!(
-            warning.contains("your server accepts at most 20.0 MB"),
+            warning.contains(&format!(
+                "your server accepts at most {}",
+                format_size(20_000_000)
+            )),
             "{warning}"
         );
         // 19 MB -> 25.6 MB encoded: over the common limit even with a big SIZE.
         let warning = size_warning(base64_size(19_000_000), Some(50_000_000)).expect("over 25 MB");
-        assert!(warning.contains("25.0 MB"), "{warning}");
+        assert!(
+            warning.contains(&format_size(COMMON_LIMIT_BYTES)),
+            "{warning}"
+        );
         assert_eq!(size_warning(10, Some(0)), None);
     }
 }

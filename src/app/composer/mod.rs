@@ -42,7 +42,9 @@ use herald_core::message::{Address, Message};
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
 use crate::app::html_view::HtmlDocument;
 use crate::app::html_view::images::has_image_extension;
+use crate::app::html_view::url::percent_decode;
 use crate::app::jobs::{Job, Waker};
+use crate::app::text::format_size;
 use address_field::AddressField;
 use files::{FileItem, Loaded, Source};
 use markdown::Format;
@@ -1590,7 +1592,7 @@ impl Composer {
                 let name = &item.file.filename;
                 ui.label(format!(
                     "{name} — {}{}",
-                    checks::human_size(item.size()),
+                    format_size(item.size()),
                     if inline {
                         " — shown in the message"
                     } else {
@@ -1833,26 +1835,9 @@ fn file_uris(text: &str) -> Option<Vec<PathBuf>> {
             } else {
                 path.strip_prefix("localhost")?
             };
-            percent_decode(path).map(PathBuf::from)
+            Some(PathBuf::from(percent_decode(path)))
         })
         .collect()
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 fn html_attribute(text: &str) -> String {

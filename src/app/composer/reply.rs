@@ -2,6 +2,8 @@
 
 use herald_core::message::{Address, Headers, Message};
 
+use crate::app::text::address_list;
+
 /// How a composer answers an existing message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyMode {
@@ -160,15 +162,8 @@ pub fn quoted_original(message: &Message) -> String {
 
 /// The summary above a forwarded message's text.
 pub fn forward_summary(headers: &Headers, markdown: bool) -> String {
-    let list = |addresses: &[Address]| {
-        addresses
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let mut lines = vec![FORWARD_MARKER.to_owned()];
-    lines.push(format!("From: {}", list(&headers.from)));
+    lines.push(format!("From: {}", address_list(&headers.from)));
     if let Some(date) = &headers.date_rfc3339 {
         lines.push(format!("Date: {}", readable_date(date)));
     }
@@ -176,9 +171,9 @@ pub fn forward_summary(headers: &Headers, markdown: bool) -> String {
         "Subject: {}",
         headers.subject.as_deref().unwrap_or("")
     ));
-    lines.push(format!("To: {}", list(&headers.to)));
+    lines.push(format!("To: {}", address_list(&headers.to)));
     if !headers.cc.is_empty() {
-        lines.push(format!("Cc: {}", list(&headers.cc)));
+        lines.push(format!("Cc: {}", address_list(&headers.cc)));
     }
     let mut summary = lines.join("\n");
     if markdown {

@@ -232,7 +232,7 @@ impl HtmlDocument {
     /// never panics: an internal failure yields the text with tags removed.
     pub fn parse(html: &str) -> HtmlDocument {
         let original_len = html.len();
-        let html = cut_at_char_boundary(html, MAX_HTML_BYTES);
+        let html = &html[..html.floor_char_boundary(MAX_HTML_BYTES)];
         let truncated = html.len() < original_len;
         match std::panic::catch_unwind(|| parse_inner(html)) {
             Ok(mut doc) => {
@@ -307,17 +307,6 @@ impl HtmlDocument {
         }
         out
     }
-}
-
-fn cut_at_char_boundary(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn parse_inner(html: &str) -> HtmlDocument {

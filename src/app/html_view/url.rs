@@ -72,8 +72,9 @@ pub fn classify(raw: &str) -> RefKind {
     }
 }
 
-/// Undoes `%XX` escapes (content ids in `cid:` URLs are URL-encoded).
-fn percent_decode(text: &str) -> String {
+/// Undoes `%XX` escapes (content ids in `cid:` URLs, paths in `file:`
+/// URIs); a `%` without two hex digits stays as it is.
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -222,6 +223,13 @@ pub fn is_openable(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_escapes_are_undone_and_broken_ones_kept() {
+        assert_eq!(percent_decode("My%20Photo%C3%A9.png"), "My Photoé.png");
+        assert_eq!(percent_decode("100%zz%4"), "100%zz%4");
+        assert_eq!(percent_decode("%41"), "A");
+    }
 
     #[test]
     fn references_are_classified() {

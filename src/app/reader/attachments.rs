@@ -146,25 +146,6 @@ pub fn icon(content_type: &str) -> &'static str {
     }
 }
 
-/// Sizes for people: `512 bytes`, `1.2 KB`, `3.4 MB`, `1.0 GB`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return if bytes == 1 {
-            "1 byte".to_owned()
-        } else {
-            format!("{bytes} bytes")
-        };
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 /// The result of saving several files.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SaveReport {
@@ -267,14 +248,5 @@ mod tests {
         assert!(open_risk(&attachment("page.html", "text/html")).is_some());
         assert!(open_risk(&attachment("report.pdf", "application/pdf")).is_none());
         assert!(open_risk(&attachment("photo.jpg", "image/jpeg")).is_none());
-    }
-
-    #[test]
-    fn reader_sizes_read_like_people_write_them() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(999), "999 bytes");
-        assert_eq!(human_size(1_200), "1.2 KB");
-        assert_eq!(human_size(1_200_000), "1.2 MB");
-        assert_eq!(human_size(3_000_000_000), "3.0 GB");
     }
 }

@@ -1,24 +1,7 @@
-//! What the reader says about a message's header: addresses as text, the
-//! date in the user's time zone, and warnings about who it is really from.
+//! Warnings about who a message is really from. (Addresses and dates are
+//! written by `app::text`, like everywhere else.)
 
-use chrono::{Local, TimeZone};
 use herald_core::message::{Address, Headers};
-
-/// `Ann Lee <ann@example.org>`: the real address is always shown.
-pub fn address_list(addresses: &[Address]) -> String {
-    addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The date in the local time zone, like `Sat 21 Nov 2026, 09:30`.
-pub fn local_date(headers: &Headers) -> Option<String> {
-    let seconds = headers.date_unix?;
-    let local = Local.timestamp_opt(seconds, 0).single()?;
-    Some(local.format("%a %-d %b %Y, %H:%M").to_string())
-}
 
 fn domain(email: &str) -> &str {
     email.rsplit_once('@').map_or("", |(_, domain)| domain)
@@ -109,22 +92,5 @@ mod tests {
         headers.reply_to.clear();
         headers.from_header_count = 2;
         assert!(sender_warnings(&headers)[0].contains("2 From lines"));
-    }
-
-    #[test]
-    fn reader_shows_name_and_real_address() {
-        assert_eq!(
-            address_list(&[
-                address(Some("Ann Lee"), "ann@example.org"),
-                address(None, "bob@example.org")
-            ]),
-            "Ann Lee <ann@example.org>, bob@example.org"
-        );
-        let headers = Headers {
-            date_unix: Some(1_795_000_000),
-            ..Headers::default()
-        };
-        let date = local_date(&headers).expect("date");
-        assert!(date.contains("2026"), "{date}");
     }
 }

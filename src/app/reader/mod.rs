@@ -25,6 +25,7 @@ use crate::app::html_view::{
     HtmlDocument, HtmlView, ImageSource, InlineImage, InlineImages, RemoteImages, cid_key,
 };
 use crate::app::jobs::{Job, Waker};
+use crate::app::text::{address_list, format_size, local_date_long};
 use attachments::SaveReport;
 
 /// The raw source view shows at most this much of the message.
@@ -522,25 +523,29 @@ impl ReaderView {
                 let from = if headers.from.is_empty() {
                     "(no sender)".to_owned()
                 } else {
-                    header::address_list(&headers.from)
+                    address_list(&headers.from)
                 };
                 row(ui, "From", from);
                 if !headers.to.is_empty() {
-                    row(ui, "To", header::address_list(&headers.to));
+                    row(ui, "To", address_list(&headers.to));
                 }
                 if !headers.cc.is_empty() {
-                    row(ui, "Cc", header::address_list(&headers.cc));
+                    row(ui, "Cc", address_list(&headers.cc));
                 }
                 if !headers.bcc.is_empty() {
-                    row(ui, "Bcc", header::address_list(&headers.bcc));
+                    row(ui, "Bcc", address_list(&headers.bcc));
                 }
                 if !headers.reply_to.is_empty() {
-                    row(ui, "Reply-To", header::address_list(&headers.reply_to));
+                    row(ui, "Reply-To", address_list(&headers.reply_to));
                 }
                 row(
                     ui,
                     "Date",
-                    header::local_date(headers).unwrap_or_else(|| "(no date)".to_owned()),
+                    headers
+                        .date_unix
+                        .map(local_date_long)
+                        .filter(|date| !date.is_empty())
+                        .unwrap_or_else(|| "(no date)".to_owned()),
                 );
             });
         let warn = ui.visuals().warn_fg_color;
@@ -658,7 +663,7 @@ impl ReaderView {
                                 RichText::new(format!(
                                     "{} · {}",
                                     attachment.content_type,
-                                    attachments::human_size(attachment.size_bytes)
+                                    format_size(attachment.size_bytes)
                                 ))
                                 .weak(),
                             );
@@ -871,7 +876,7 @@ impl ReaderView {
                                         kind.push_str(" (body)");
                                     }
                                     ui.label(kind);
-                                    ui.label(attachments::human_size(part.size_bytes));
+                                    ui.label(format_size(part.size_bytes));
                                     ui.label(part.filename.as_deref().unwrap_or(""));
                                     ui.label(part.content_id.as_deref().unwrap_or(""));
                                     ui.end_row();
@@ -921,7 +926,7 @@ impl ReaderView {
                         if text.trim().is_empty() {
                             ui.label(RichText::new("(This message has no text.)").weak());
                         } else {
-                            let end = floor_char_boundary(text, MAX_PLAIN_BYTES);
+                            let end = text.floor_char_boundary(MAX_PLAIN_BYTES);
                             ui.add(egui::Label::new(&text[..end]).selectable(true).wrap());
                             if end < text.len() {
                                 ui.label(
@@ -997,7 +1002,7 @@ impl ReaderView {
                         continue;
                     };
                     let line = source.text[range.clone()].trim_end_matches('\r');
-                    let end = floor_char_boundary(line, MAX_SOURCE_LINE_CHARS);
+                    let end = line.floor_char_boundary(MAX_SOURCE_LINE_CHARS);
                     let shown = line[..end].replace('\t', "    ");
                     ui.add(
                         egui::Label::new(RichText::new(shown).monospace())
@@ -1083,15 +1088,4 @@ impl ReaderView {
 enum InlineSource {
     Part(usize),
     Bytes(Arc<[u8]>),
-}
-
-fn floor_char_boundary(text: &str, max: usize) -> usize {
-    if text.len() <= max {
-        return text.len();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    end
 }
