@@ -260,6 +260,14 @@ impl DraftSpec {
     }
 }
 
+/// What a button in the file list does.
+#[derive(Debug, Clone, Copy)]
+enum FileChange {
+    MakeAttachment,
+    ShowInline,
+    Remove,
+}
+
 /// The body preview is this many points high.
 const PREVIEW_HEIGHT: f32 = 320.0;
 
@@ -1573,8 +1581,7 @@ impl Composer {
         }
         ui.separator();
         ui.label(RichText::new(format!("Files ({})", self.files.len())).strong());
-        let mut todo: Option<(usize, u8)> = None;
-        let rich = self.mode != BodyMode::Plain;
+        let mut todo: Option<(usize, FileChange)> = None;
         let window = self.window_id();
         for (index, item) in self.files.iter_mut().enumerate() {
             ui.horizontal(|ui| {
@@ -1599,46 +1606,36 @@ impl Composer {
                         ""
                     }
                 ));
-                if item.is_image {
-                    if inline {
-                        let button = ui.button("Make attachment");
-                        button.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::Button,
-                                true,
-                                format!("Make {name} an attachment"),
-                            )
-                        });
-                        if button.clicked() {
-                            todo = Some((index, 0));
-                        }
-                    } else if rich || item.is_image {
-                        let button = ui.button("Show inline");
-                        button.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::Button,
-                                true,
-                                format!("Show {name} in the message"),
-                            )
-                        });
-                        if button.clicked() {
-                            todo = Some((index, 1));
-                        }
+                // Each button's accessible name says which file it acts on.
+                let mut button = |text: &str, label: String, change: FileChange| {
+                    let button = ui.button(text);
+                    button.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, &label)
+                    });
+                    if button.clicked() {
+                        todo = Some((index, change));
                     }
+                };
+                if item.is_image && inline {
+                    button(
+                        "Make attachment",
+                        format!("Make {name} an attachment"),
+                        FileChange::MakeAttachment,
+                    );
+                } else if item.is_image {
+                    button(
+                        "Show inline",
+                        format!("Show {name} in the message"),
+                        FileChange::ShowInline,
+                    );
                 }
-                let button = ui.button("Remove");
-                button.widget_info(|| {
-                    egui::WidgetInfo::labeled(egui::Role::Button, true, format!("Remove {name}"))
-                });
-                if button.clicked() {
-                    todo = Some((index, 2));
-                }
+                button("Remove", format!("Remove {name}"), FileChange::Remove);
             });
         }
         match todo {
-            Some((index, 0)) => self.make_attachment(index),
-            Some((index, 1)) => self.show_inline(index),
-            Some((index, _)) => self.remove_file(index),
+            Some((index, FileChange::MakeAttachment)) => self.make_attachment(index),
+            Some((index, FileChange::ShowInline)) => self.show_inline(index),
+            Some((index, FileChange::Remove)) => self.remove_file(index),
             None => {}
         }
         if let Some(warning) = self.size_warning() {
