@@ -36,20 +36,19 @@ fn context(remote_allowed: bool) -> ReaderContext {
     }
 }
 
+fn draw(ui: &mut egui::Ui, state: &mut State) {
+    if let Some(reader) = &mut state.reader {
+        let actions = reader.ui(ui);
+        state.actions.extend(actions);
+    }
+}
+
 /// A harness whose first frame is empty, so Herald's fonts are installed
 /// before any text is laid out (kittest panics on a missing glyph).
 fn harness(message: Message, ctx: ReaderContext) -> Harness<'static, State> {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1000.0, 900.0))
-        .build_ui_state(
-            |ui, state: &mut State| {
-                if let Some(reader) = &mut state.reader {
-                    let actions = reader.ui(ui);
-                    state.actions.extend(actions);
-                }
-            },
-            State::default(),
-        );
+        .build_ui_state(draw, State::default());
     herald::app::setup_context(&harness.ctx);
     harness.step();
     harness.state_mut().reader = Some(ReaderView::new(Arc::new(message), ctx));
@@ -157,6 +156,9 @@ fn inline_png_is_shown_and_attachments_are_listed_without_it() {
     harness.get_by_label("Report");
     harness.get_by_label("report.csv");
     harness.get_by_label("chart.png");
+    // Each attachment has an icon for its kind.
+    harness.get_by_label("📊");
+    harness.get_by_label("🖼");
     // The inline image is part of the body, not an attachment.
     assert!(harness.query_by_label("logo.png").is_none());
     harness.get_by_label_contains("2 attachments");
@@ -164,6 +166,24 @@ fn inline_png_is_shown_and_attachments_are_listed_without_it() {
     harness.get_by_label_contains("Ann Lee <ann@example.org>");
     // No remote content, so no privacy bar.
     assert!(harness.query_by_label_contains("Herald blocked").is_none());
+}
+
+#[test]
+fn without_herald_fonts_bold_text_and_icons_still_draw() {
+    // No setup_context: no bold family, only egui's own fonts. Bold text
+    // falls back to the regular face instead of panicking on a family that
+    // is not there (kittest panics on anything it cannot draw).
+    let (draft, _, _) = draft_with_inline_png();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1000.0, 900.0))
+        .build_ui_state(draw, State::default());
+    harness.state_mut().reader = Some(ReaderView::new(Arc::new(composed(&draft)), context(false)));
+    settle(&mut harness);
+    harness.get_by_label("Quarterly report");
+    harness.get_by_label("Ann Lee <ann@example.org>");
+    harness.get_by_label("Report");
+    harness.get_by_label("📊");
+    assert_eq!(reader(&harness).images_drawn(), 1);
 }
 
 #[test]

@@ -5,7 +5,13 @@
 //! add them as fallbacks after the defaults (so Latin text keeps egui's
 //! look). egui has no bold variant either; a bold system face (DejaVu Sans
 //! Bold, Noto Sans Bold…) becomes the `bold` family, used for unread
-//! messages and headings, with the same fallbacks behind it.
+//! messages, the reader's subject and sender, and bold text and headings in
+//! HTML mail, with the same fallbacks (other scripts, emoji) behind it.
+//!
+//! A context without that family (no bold face on the system, or a test
+//! harness that skipped [`install_fallback_fonts`]) must not be asked for it:
+//! egui would draw boxes, and kittest panics. [`bold`] and [`bold_family`]
+//! look at the context's own fonts, so they are always safe.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,6 +58,9 @@ const BOLD_FONTS: &[&str] = &[
     "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
     "C:\\Windows\\Fonts\\arialbd.ttf",
 ];
+
+/// The name of the bold family.
+const BOLD_FAMILY: &str = "bold";
 
 static BOLD_INSTALLED: AtomicBool = AtomicBool::new(false);
 
@@ -103,7 +112,7 @@ pub fn install_fallback_fonts(ctx: &egui::Context) -> Option<&'static str> {
         );
         fonts
             .families
-            .insert(egui::FontFamily::Name("bold".into()), bold);
+            .insert(egui::FontFamily::Name(BOLD_FAMILY.into()), bold);
         BOLD_INSTALLED.store(true, Ordering::Relaxed);
     }
     ctx.set_fonts(fonts);
@@ -111,11 +120,69 @@ pub fn install_fallback_fonts(ctx: &egui::Context) -> Option<&'static str> {
 }
 
 /// The body font in bold when a bold face was found, else the body font.
+///
+/// This trusts a process-wide flag; where a context is at hand, [`bold`] is
+/// safer (two contexts in one process may differ, as in tests).
 pub fn bold_body(style: &egui::Style) -> egui::FontId {
     let body = egui::TextStyle::Body.resolve(style);
     if BOLD_INSTALLED.load(Ordering::Relaxed) {
-        egui::FontId::new(body.size, egui::FontFamily::Name("bold".into()))
+        egui::FontId::new(body.size, egui::FontFamily::Name(BOLD_FAMILY.into()))
     } else {
         body
+    }
+}
+
+/// The `bold` family, when this context's fonts have it.
+pub fn bold_family(ctx: &egui::Context) -> Option<egui::FontFamily> {
+    let family = egui::FontFamily::Name(BOLD_FAMILY.into());
+    ctx.fonts(|fonts| fonts.definitions().families.contains_key(&family))
+        .then_some(family)
+}
+
+/// `font` in the bold face when this context has one, else `font` itself.
+pub fn bold(ctx: &egui::Context, font: egui::FontId) -> egui::FontId {
+    match bold_family(ctx) {
+        Some(family) => egui::FontId::new(font.size, family),
+        None => font,
+    }
+}
+
+/// egui's own fonts plus a `bold` family (the regular face standing in),
+/// for tests that must not depend on the machine's fonts.
+#[cfg(test)]
+pub fn definitions_with_bold_family() -> egui::FontDefinitions {
+    let mut fonts = egui::FontDefinitions::default();
+    let regular = fonts
+        .families
+        .get(&egui::FontFamily::Proportional)
+        .cloned()
+        .unwrap_or_default();
+    fonts
+        .families
+        .insert(egui::FontFamily::Name(BOLD_FAMILY.into()), regular);
+    fonts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bold_is_used_only_where_the_context_has_the_family() {
+        let ctx = egui::Context::default();
+        let body = egui::FontId::proportional(14.0);
+        ctx.run_ui(egui::RawInput::default(), |_| {})
+            .textures_delta
+            .clear();
+        assert_eq!(bold_family(&ctx), None);
+        assert_eq!(bold(&ctx, body.clone()), body);
+
+        ctx.set_fonts(definitions_with_bold_family());
+        ctx.run_ui(egui::RawInput::default(), |_| {})
+            .textures_delta
+            .clear();
+        let family = egui::FontFamily::Name(BOLD_FAMILY.into());
+        assert_eq!(bold_family(&ctx), Some(family.clone()));
+        assert_eq!(bold(&ctx, body), egui::FontId::new(14.0, family));
     }
 }

@@ -34,8 +34,8 @@ use std::sync::Arc;
 
 use egui::text::{LayoutJob, TextFormat};
 use egui::{
-    Align2, Color32, CursorIcon, FontId, Galley, Id, IdSalt, Pos2, Rect, Role, Sense, Stroke,
-    TextureHandle, Vec2, WidgetInfo,
+    Align2, Color32, CursorIcon, FontFamily, FontId, Galley, Id, IdSalt, Pos2, Rect, Role, Sense,
+    Stroke, TextureHandle, Vec2, WidgetInfo,
 };
 
 pub use model::{
@@ -187,6 +187,8 @@ struct LayoutKey {
     dark: bool,
     body: FontId,
     mono: FontId,
+    /// The family for bold text and headings, when the context has one.
+    bold: Option<FontFamily>,
 }
 
 /// Layouts are made for widths in steps of this many points, so dragging a
@@ -201,6 +203,7 @@ impl LayoutKey {
             dark: style.visuals.dark_mode,
             body: egui::TextStyle::Body.resolve(style),
             mono: egui::TextStyle::Monospace.resolve(style),
+            bold: crate::app::fonts::bold_family(ui.ctx()),
         }
     }
 }
@@ -510,6 +513,12 @@ fn layout_runs(
         font.size *= scale;
         if style.small {
             font.size *= 0.85;
+        }
+        if (style.bold || heading)
+            && !style.code
+            && let Some(bold) = &key.bold
+        {
+            font.family = bold.clone();
         }
         let color = if run.link.is_some() {
             visuals.hyperlink_color

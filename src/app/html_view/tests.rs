@@ -399,3 +399,57 @@ fn broken_markup_never_panics() {
         let _ = doc.plain_text();
     }
 }
+
+/// Each text section laid out for `html` in `ctx`, with its font family.
+fn laid_out_families(ctx: &egui::Context, html: &str) -> Vec<(String, FontFamily)> {
+    let doc = HtmlDocument::parse(html);
+    let mut sections = Vec::new();
+    let mut output = ctx.run_ui(egui::RawInput::default(), |ui| {
+        let layout = Layout::build(ui, &doc, LayoutKey::new(ui, 400.0));
+        for item in &layout.items {
+            if let ItemKind::Text { text, .. } = &item.kind {
+                let job = &text.galley.job;
+                for section in &job.sections {
+                    let range = section.byte_range.start.0..section.byte_range.end.0;
+                    let words = job.text[range].trim().to_owned();
+                    sections.push((words, section.format.font_id.family.clone()));
+                }
+            }
+        }
+    });
+    output.textures_delta.clear();
+    sections
+}
+
+#[test]
+fn bold_text_and_headings_use_the_bold_family_only_when_installed() {
+    let html = "<h2>Title</h2><p>plain <b>strong</b> <code>code</code></p>";
+    let family_of = |sections: &[(String, FontFamily)], words: &str| {
+        sections
+            .iter()
+            .find(|(text, _)| text == words)
+            .map(|(_, family)| family.clone())
+    };
+    // Without Herald's fonts (a bare context, as in some tests): no bold
+    // family is asked for, so nothing panics or draws boxes.
+    let ctx = egui::Context::default();
+    ctx.run_ui(egui::RawInput::default(), |_| {})
+        .textures_delta
+        .clear();
+    let sections = laid_out_families(&ctx, html);
+    let bold = FontFamily::Name("bold".into());
+    assert!(sections.iter().all(|(_, family)| *family != bold));
+
+    ctx.set_fonts(crate::app::fonts::definitions_with_bold_family());
+    ctx.run_ui(egui::RawInput::default(), |_| {})
+        .textures_delta
+        .clear();
+    let sections = laid_out_families(&ctx, html);
+    assert_eq!(family_of(&sections, "Title"), Some(bold.clone()));
+    assert_eq!(family_of(&sections, "strong"), Some(bold));
+    assert_eq!(
+        family_of(&sections, "plain"),
+        Some(FontFamily::Proportional)
+    );
+    assert_eq!(family_of(&sections, "code"), Some(FontFamily::Monospace));
+}

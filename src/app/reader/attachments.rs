@@ -124,26 +124,126 @@ pub fn open_risk(attachment: &Attachment) -> Option<String> {
     })
 }
 
-/// A short tag for the attachment's kind (`PDF`, `IMG`, `ZIP`…), shown
-/// where other programs show an icon; plain letters render in every font.
-pub fn icon(content_type: &str) -> &'static str {
-    let (major, minor) = content_type.split_once('/').unwrap_or((content_type, ""));
-    match major {
-        "image" => "IMG",
-        "audio" => "AUD",
-        "video" => "VID",
-        "text" => "TXT",
-        "message" => "MSG",
-        _ if minor.contains("zip")
-            || minor.contains("compressed")
-            || minor.contains("tar")
-            || minor.contains("gzip") =>
-        {
-            "ZIP"
-        }
-        _ if minor == "pdf" => "PDF",
-        _ => "FILE",
-    }
+/// One kind of attachment, found by its MIME type or its name.
+struct Kind {
+    icon: &'static str,
+    name: &'static str,
+    /// `major/` matches a type's start; anything else a part of it.
+    types: &'static [&'static str],
+    extensions: &'static [&'static str],
+}
+
+/// The kinds, most specific first (`text/csv` is a spreadsheet, not text).
+/// Every icon is in egui's emoji fonts (a unit test checks).
+const KINDS: &[Kind] = &[
+    Kind {
+        icon: "📅",
+        name: "Calendar invitation",
+        types: &["calendar"],
+        extensions: &["ics", "ical"],
+    },
+    Kind {
+        icon: "👤",
+        name: "Contact card",
+        types: &["vcard"],
+        extensions: &["vcf", "vcard"],
+    },
+    Kind {
+        icon: "📊",
+        name: "Spreadsheet",
+        types: &["spreadsheet", "excel", "csv"],
+        extensions: &["csv", "xls", "xlsx", "xlsm", "ods", "numbers"],
+    },
+    Kind {
+        icon: "📽",
+        name: "Presentation",
+        types: &["presentation", "powerpoint"],
+        extensions: &["ppt", "pptx", "pptm", "odp"],
+    },
+    Kind {
+        icon: "📦",
+        name: "Archive",
+        types: &[
+            "zip",
+            "compressed",
+            "x-tar",
+            "gzip",
+            "x-rar",
+            "x-7z",
+            "x-bzip",
+            "x-xz",
+        ],
+        extensions: &["zip", "7z", "rar", "tar", "gz", "tgz", "bz2", "xz"],
+    },
+    Kind {
+        icon: "✉",
+        name: "Email message",
+        types: &["message/"],
+        extensions: &["eml", "msg"],
+    },
+    Kind {
+        icon: "🖼",
+        name: "Image",
+        types: &["image/"],
+        extensions: &[
+            "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff", "heic", "svg",
+        ],
+    },
+    Kind {
+        icon: "🎵",
+        name: "Audio",
+        types: &["audio/"],
+        extensions: &["mp3", "wav", "ogg", "oga", "flac", "m4a", "aac", "opus"],
+    },
+    Kind {
+        icon: "🎞",
+        name: "Video",
+        types: &["video/"],
+        extensions: &["mp4", "mov", "mkv", "webm", "avi", "m4v"],
+    },
+    Kind {
+        icon: "📄",
+        name: "Document",
+        types: &[
+            "pdf",
+            "msword",
+            "wordprocessing",
+            "opendocument.text",
+            "rtf",
+            "text/",
+        ],
+        extensions: &["pdf", "doc", "docx", "odt", "rtf", "txt", "md"],
+    },
+];
+
+/// The icon for an attachment and what kind of file it is (for the hover
+/// text): by its type, else by its name's extension (mail often says
+/// `application/octet-stream`).
+pub fn icon(content_type: &str, filename: &str) -> (&'static str, &'static str) {
+    let content_type = content_type.to_ascii_lowercase();
+    let extension = Path::new(filename)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let by_type = |kind: &&Kind| {
+        kind.types.iter().any(|pattern| {
+            if pattern.ends_with('/') {
+                content_type.starts_with(pattern)
+            } else {
+                content_type.contains(pattern)
+            }
+        })
+    };
+    KINDS
+        .iter()
+        .find(by_type)
+        .or_else(|| {
+            KINDS
+                .iter()
+                .find(|kind| kind.extensions.contains(&extension.as_str()))
+        })
+        .map_or(("📎", "File"), |kind| (kind.icon, kind.name))
 }
 
 /// The result of saving several files.
@@ -237,6 +337,42 @@ mod tests {
             size_bytes: 1,
             content_id: None,
             inline: false,
+        }
+    }
+
+    #[test]
+    fn attachment_icons_follow_the_type_then_the_name() {
+        assert_eq!(icon("application/pdf", "a.bin").1, "Document");
+        assert_eq!(icon("text/csv", "data.txt").1, "Spreadsheet");
+        assert_eq!(icon("text/calendar", "invite.ics").1, "Calendar invitation");
+        assert_eq!(icon("IMAGE/PNG", "x").1, "Image");
+        assert_eq!(
+            icon(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "q1.xlsx"
+            )
+            .1,
+            "Spreadsheet"
+        );
+        assert_eq!(icon("application/x-7z-compressed", "a.7z").1, "Archive");
+        // The type says nothing: the extension decides.
+        assert_eq!(icon("application/octet-stream", "Song.MP3").1, "Audio");
+        assert_eq!(icon("application/octet-stream", "clip.mov").1, "Video");
+        assert_eq!(icon("application/octet-stream", "setup"), ("📎", "File"));
+    }
+
+    #[test]
+    fn every_attachment_icon_has_a_glyph_in_egui_fonts() {
+        let ctx = egui::Context::default();
+        ctx.run_ui(egui::RawInput::default(), |_| {})
+            .textures_delta
+            .clear();
+        let font = egui::FontId::proportional(14.0);
+        for icon in KINDS.iter().map(|kind| kind.icon).chain(["📎"]) {
+            assert!(
+                ctx.fonts_mut(|fonts| fonts.has_glyphs(&font, icon)),
+                "no glyph for {icon}"
+            );
         }
     }
 

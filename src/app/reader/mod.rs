@@ -16,10 +16,12 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use egui::text::{LayoutJob, TextFormat};
 use egui::{ColorImage, RichText, TextureOptions};
-use herald_core::message::{Attachment, Message};
+use herald_core::message::{Address, Attachment, Message};
 
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
+use crate::app::fonts;
 use crate::app::html_view::images::decode_mail_image;
 use crate::app::html_view::{
     HtmlDocument, HtmlView, ImageSource, InlineImage, InlineImages, RemoteImages, cid_key,
@@ -510,33 +512,37 @@ impl ReaderView {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or("(no subject)");
-        ui.add(egui::Label::new(RichText::new(subject).heading()).wrap());
+        let heading = egui::TextStyle::Heading.resolve(ui.style());
+        let subject = RichText::new(subject)
+            .font(fonts::bold(ui.ctx(), heading))
+            .strong();
+        ui.add(egui::Label::new(subject).wrap());
         egui::Grid::new(("reader-header", self.ctx.message_id))
             .num_columns(2)
             .spacing([12.0, 4.0])
             .show(ui, |ui| {
-                let row = |ui: &mut egui::Ui, name: &str, value: String| {
+                let row = |ui: &mut egui::Ui, name: &str, value: egui::WidgetText| {
                     ui.label(RichText::new(name).weak());
                     ui.add(egui::Label::new(value).wrap().selectable(true));
                     ui.end_row();
                 };
                 let from = if headers.from.is_empty() {
-                    "(no sender)".to_owned()
+                    "(no sender)".into()
                 } else {
-                    address_list(&headers.from)
+                    senders_text(ui, &headers.from).into()
                 };
                 row(ui, "From", from);
                 if !headers.to.is_empty() {
-                    row(ui, "To", address_list(&headers.to));
+                    row(ui, "To", address_list(&headers.to).into());
                 }
                 if !headers.cc.is_empty() {
-                    row(ui, "Cc", address_list(&headers.cc));
+                    row(ui, "Cc", address_list(&headers.cc).into());
                 }
                 if !headers.bcc.is_empty() {
-                    row(ui, "Bcc", address_list(&headers.bcc));
+                    row(ui, "Bcc", address_list(&headers.bcc).into());
                 }
                 if !headers.reply_to.is_empty() {
-                    row(ui, "Reply-To", address_list(&headers.reply_to));
+                    row(ui, "Reply-To", address_list(&headers.reply_to).into());
                 }
                 row(
                     ui,
@@ -545,7 +551,8 @@ impl ReaderView {
                         .date_unix
                         .map(local_date_long)
                         .filter(|date| !date.is_empty())
-                        .unwrap_or_else(|| "(no date)".to_owned()),
+                        .unwrap_or_else(|| "(no date)".to_owned())
+                        .into(),
                 );
             });
         let warn = ui.visuals().warn_fg_color;
@@ -640,6 +647,7 @@ impl ReaderView {
         let mut clicked: Option<(usize, bool)> = None;
         let mut save_all = false;
         let count = self.listed.len();
+        let icon_size = ui.text_style_height(&egui::TextStyle::Body) * 1.2;
         egui::CollapsingHeader::new(format!(
             "{count} attachment{}",
             if count == 1 { "" } else { "s" }
@@ -653,11 +661,10 @@ impl ReaderView {
                 .show(ui, |ui| {
                     for (index, attachment) in self.listed.iter().enumerate() {
                         ui.horizontal(|ui| {
-                            ui.label(
-                                RichText::new(attachments::icon(&attachment.content_type))
-                                    .monospace()
-                                    .weak(),
-                            );
+                            let (icon, kind) =
+                                attachments::icon(&attachment.content_type, &attachment.filename);
+                            ui.label(RichText::new(icon).size(icon_size))
+                                .on_hover_text(kind);
                             ui.label(RichText::new(&attachment.filename).strong());
                             ui.label(
                                 RichText::new(format!(
@@ -1083,6 +1090,31 @@ impl ReaderView {
             Confirm::OpenAttachment { index, .. } => self.open_attachment(index, true),
         }
     }
+}
+
+/// The senders with their names in bold, each followed by the real address
+/// (like [`address_list`]; an address without a name is bold itself).
+fn senders_text(ui: &egui::Ui, senders: &[Address]) -> LayoutJob {
+    let body = egui::TextStyle::Body.resolve(ui.style());
+    let name_format = TextFormat::simple(
+        fonts::bold(ui.ctx(), body.clone()),
+        ui.visuals().strong_text_color(),
+    );
+    let address_format = TextFormat::simple(body, ui.visuals().text_color());
+    let mut job = LayoutJob::default();
+    for (index, sender) in senders.iter().enumerate() {
+        if index > 0 {
+            job.append(", ", 0.0, address_format.clone());
+        }
+        match sender.name.as_deref().filter(|name| !name.is_empty()) {
+            Some(name) => {
+                job.append(name, 0.0, name_format.clone());
+                job.append(&format!(" <{}>", sender.email), 0.0, address_format.clone());
+            }
+            None => job.append(&sender.email, 0.0, name_format.clone()),
+        }
+    }
+    job
 }
 
 enum InlineSource {
