@@ -1,6 +1,7 @@
 //! Each account as the window knows it: its settings, its engine worker,
 //! and what that worker is doing (for the status bar and the sidebar).
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -8,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use herald_core::account::{Account, Profile};
 use herald_core::credentials::PasswordStore;
-use herald_core::engine::{AccountContext, AccountWorker, Activity, Command, Event, Failure};
+use herald_core::engine::{
+    AccountContext, AccountWorker, Activity, Command, Event, Failure, LocalEdit,
+};
 use herald_core::net::Limits;
 use herald_core::sync::Progress;
 
@@ -24,6 +27,16 @@ pub enum Outcome {
         /// The engine's failure.
         failure: Failure,
     },
+}
+
+/// Who asked for a local edit, so its result reaches them (the worker
+/// answers edits in the order they were sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOrigin {
+    /// The main window (read flags, delete, moves).
+    Window,
+    /// A composer saving its draft, by composer id.
+    Draft(u64),
 }
 
 /// One account in the window.
@@ -43,6 +56,8 @@ pub struct AccountSlot {
     pub next_check: Option<Instant>,
     /// Unread and total counts per folder (Folder::ALL order).
     pub counts: [(u64, u64); 5],
+    /// Edits sent to the worker and not answered yet, oldest first.
+    pub pending_edits: VecDeque<EditOrigin>,
 }
 
 impl AccountSlot {
@@ -58,6 +73,7 @@ impl AccountSlot {
             outcome: None,
             next_check: None,
             counts: [(0, 0); 5],
+            pending_edits: VecDeque::new(),
         }
     }
 
@@ -95,6 +111,15 @@ impl AccountSlot {
         self.worker
             .as_ref()
             .is_some_and(|worker| worker.submit(command))
+    }
+
+    /// Sends a local edit to the worker, remembering who asked.
+    pub fn edit(&mut self, edit: LocalEdit, origin: EditOrigin) -> bool {
+        let sent = self.submit(Command::Edit(edit));
+        if sent {
+            self.pending_edits.push_back(origin);
+        }
+        sent
     }
 
     /// Stops what the worker is doing (and what is queued before now).

@@ -44,6 +44,8 @@ pub struct ListRow {
     pub message_id: Option<String>,
     /// Lowercase subject, names and addresses: what the search box matches.
     pub haystack: String,
+    /// To and Cc as stored (`Name <address>`), for address completion.
+    pub recipients: Vec<String>,
 }
 
 impl ListRow {
@@ -59,6 +61,12 @@ impl ListRow {
             .filter(|subject| !subject.trim().is_empty())
             .unwrap_or_else(|| "(no subject)".to_owned());
         let date = summary.date.unwrap_or(message.received_at);
+        let recipients: Vec<String> = summary
+            .to
+            .iter()
+            .chain(summary.cc.iter())
+            .cloned()
+            .collect();
         let mut haystack = String::with_capacity(subject.len() + from.len() + from_addr.len() + 64);
         for part in [&subject, &from, &from_addr]
             .into_iter()
@@ -84,6 +92,7 @@ impl ListRow {
             path: message.path,
             message_id: summary.message_id,
             haystack,
+            recipients,
         }
     }
 }
@@ -151,6 +160,9 @@ pub struct Loaded {
     pub problems: Vec<String>,
     /// Unread/total counts of every folder of every source.
     pub counts: Vec<(usize, FolderCounts)>,
+    /// Every address seen in the rows (senders and recipients), once each,
+    /// for completion in the composer.
+    pub addresses: Vec<herald_core::message::Address>,
 }
 
 /// Reads `folder` of every source (read-only, beside the workers). Runs in
@@ -187,11 +199,44 @@ pub fn load(sources: &[Source], folder: Folder) -> Loaded {
             Err(error) => problems.push(herald_core::error::describe(&error)),
         }
     }
+    let addresses = addresses_of(&rows);
     Loaded {
         rows: Arc::new(rows),
         problems,
         counts,
+        addresses,
     }
+}
+
+/// The distinct addresses in `rows`: senders, and To/Cc recipients as
+/// stored (`Name <address>`), keyed by lowercase address.
+fn addresses_of(rows: &[ListRow]) -> Vec<herald_core::message::Address> {
+    use std::collections::{BTreeMap, HashSet};
+    let mut by_email: BTreeMap<String, herald_core::message::Address> = BTreeMap::new();
+    let mut seen_text: HashSet<&str> = HashSet::new();
+    for row in rows {
+        if !row.from_addr.is_empty() {
+            by_email
+                .entry(row.from_addr.to_lowercase())
+                .or_insert_with(|| herald_core::message::Address {
+                    name: (row.from != row.from_addr).then(|| row.from.clone()),
+                    email: row.from_addr.clone(),
+                });
+        }
+        for text in &row.recipients {
+            if !seen_text.insert(text.as_str()) {
+                continue;
+            }
+            if let Ok(list) = herald_core::compose::parse_address_list(text) {
+                for address in list {
+                    by_email
+                        .entry(address.email.to_lowercase())
+                        .or_insert(address);
+                }
+            }
+        }
+    }
+    by_email.into_values().collect()
 }
 
 /// The order in which to show `rows` under `spec`: row indices, sorted,
@@ -264,6 +309,8 @@ pub struct MessageList {
     pub loaded_once: bool,
     /// Per-account problems from the last load.
     pub problems: Vec<String>,
+    /// Addresses seen in the last load.
+    pub addresses: Vec<herald_core::message::Address>,
     scroll_to_selected: bool,
     scroll_offset: f32,
 }
@@ -289,6 +336,7 @@ impl Default for MessageList {
             arranging: None,
             loaded_once: false,
             problems: Vec::new(),
+            addresses: Vec::new(),
             scroll_to_selected: false,
             scroll_offset: 0.0,
         }
@@ -319,6 +367,7 @@ impl MessageList {
             self.loading = None;
             if let Ok(loaded) = result {
                 self.problems = loaded.problems;
+                self.addresses = loaded.addresses;
                 counts = Some(loaded.counts);
                 // The old rows stay on screen until the new ones are arranged.
                 self.start_arrange(loaded.rows, waker);
@@ -766,6 +815,7 @@ mod tests {
             path: None,
             message_id: None,
             haystack: format!("{}\n{}\n", subject.to_lowercase(), from.to_lowercase()),
+            recipients: Vec::new(),
         }
     }
 
