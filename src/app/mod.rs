@@ -194,7 +194,7 @@ pub struct HeraldApp {
     pending_sends: std::collections::HashMap<String, u64>,
     known_addresses: Arc<Vec<Address>>,
     server_view: Option<ServerView>,
-    opening_draft: Option<Job<Result<(usize, i64, Vec<u8>), String>>>,
+    opening_draft: Option<Job<Result<DraftBytes, String>>>,
     outbox_cleanups: Vec<Job<Option<(usize, i64)>>>,
     _keep_alive: Option<Box<dyn std::any::Any>>,
 }
@@ -1317,6 +1317,9 @@ impl HeraldApp {
         }
     }
 }
+
+/// A draft read from disk: account index, local id, bytes.
+type DraftBytes = (usize, i64, Vec<u8>);
 
 /// The local id of the message with `message_id` in `folder` (in a job).
 fn find_in_folder(mailbox_dir: &std::path::Path, folder: Folder, message_id: &str) -> Option<i64> {
