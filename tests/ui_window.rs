@@ -197,3 +197,22 @@ fn search_clear(harness: &mut egui_kittest::Harness<'static, Option<herald::app:
     harness.key_press(egui::Key::Escape);
     harness.step();
 }
+
+#[test]
+fn shortcuts_open_the_composer_and_the_help() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 700.0));
+    wait_for_label(&mut harness, "No messages yet", WAIT);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    wait_for_label(&mut harness, "New message", WAIT);
+    harness.key_press(egui::Key::F1);
+    wait_for_label(&mut harness, "Keyboard shortcuts", WAIT);
+    for (keys, _) in herald::app::SHORTCUTS {
+        assert!(
+            harness.query_all_by_label(keys).next().is_some(),
+            "{keys} is listed in the help"
+        );
+    }
+}

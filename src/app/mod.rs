@@ -169,6 +169,9 @@ pub struct HeraldApp {
     accounts_state: AccountsState,
     accounts: Vec<AccountSlot>,
     passwords: Passwords,
+    /// The password store is the OS store Herald opened (not one given by
+    /// the demo or a test): its problems are worth a banner.
+    passwords_from_os: bool,
     events: Receiver<Event>,
     event_sender: Sender<Event>,
     waker: Waker,
@@ -219,6 +222,7 @@ impl HeraldApp {
                 Vec::new(),
             ),
         };
+        let passwords_from_os = setup.passwords.is_none();
         let passwords = match setup.passwords {
             Some(store) => Passwords::Ready(store),
             None => {
@@ -241,6 +245,7 @@ impl HeraldApp {
             accounts_state,
             accounts,
             passwords,
+            passwords_from_os,
             events,
             event_sender,
             waker,
@@ -300,6 +305,7 @@ impl HeraldApp {
         }
         self.profile = profile;
         self.passwords = Passwords::Ready(passwords);
+        self.passwords_from_os = false;
         self._keep_alive = Some(keep_alive);
         self.selection = Selection {
             mailbox: MailboxChoice::Account(0),
@@ -1270,6 +1276,7 @@ impl HeraldApp {
             });
         });
         if let Passwords::Ready(store) = &self.passwords
+            && self.passwords_from_os
             && let StoreStatus::Unavailable { reason } = store.status()
         {
             ui.colored_label(
