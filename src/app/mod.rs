@@ -377,6 +377,15 @@ impl HeraldApp {
         &self.profile
     }
 
+    /// How many images the open message's body drew in the last frame
+    /// (`None` when no message is open): lets tests see an inline image.
+    pub fn reader_images_drawn(&self) -> Option<usize> {
+        match &self.reader {
+            Reader::Open { view, .. } => Some(view.images_drawn()),
+            _ => None,
+        }
+    }
+
     fn start_workers_if_ready(&mut self) {
         if let Passwords::Ready(store) = &self.passwords {
             let store = Arc::clone(store);
