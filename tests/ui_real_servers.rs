@@ -147,7 +147,10 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     });
     let mut bytes = Vec::new();
     image
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .expect("encode png");
     bytes
 }
@@ -185,7 +188,10 @@ fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() 
         .args(["--pop3", &format!("{}:{}", servers.host, servers.pop3_port)])
         .arg("--ca-file")
         .arg(&servers.ca_pem)
-        .args(["--password-command", &format!("printf '%s' '{}'", user.password)])
+        .args([
+            "--password-command",
+            &format!("printf '%s' '{}'", user.password),
+        ])
         .status()
         .expect("account add");
     assert!(status.success());
@@ -239,13 +245,18 @@ fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() 
     wait_for_label(&mut harness, "Отчёт 年度.bin", WAIT);
     assert!(
         harness.query_all_by_label("chart.png").next().is_none()
-            || harness.query_all_by_label_contains("1 attachment").next().is_some(),
+            || harness
+                .query_all_by_label_contains("1 attachment")
+                .next()
+                .is_some(),
         "the inline image is not listed as an attachment"
     );
     let saved = dir.path().join("saved");
     std::fs::create_dir_all(&saved).expect("mkdir");
     choose_path(&mut harness, "Save all", &saved);
     let saved_file = saved.join("Отчёт 年度.bin");
-    step_until(&mut harness, WAIT, "the saved file", |_| saved_file.is_file());
+    step_until(&mut harness, WAIT, "the saved file", |_| {
+        saved_file.is_file()
+    });
     assert_eq!(std::fs::read(&saved_file).expect("read"), report);
 }

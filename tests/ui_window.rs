@@ -285,5 +285,9 @@ fn hostile_html_opens_in_the_window_with_zero_network_connections() {
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(canary.connections(), 0, "opening a message fetched something");
+    assert_eq!(
+        canary.connections(),
+        0,
+        "opening a message fetched something"
+    );
 }

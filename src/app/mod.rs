@@ -199,6 +199,7 @@ pub struct HeraldApp {
     server_view: Option<ServerView>,
     opening_draft: Option<Job<Result<DraftBytes, String>>>,
     outbox_cleanups: Vec<Job<Option<(usize, i64)>>>,
+    bench_frames: u64,
     _keep_alive: Option<Box<dyn std::any::Any>>,
 }
 
@@ -274,6 +275,7 @@ impl HeraldApp {
             server_view: None,
             opening_draft: None,
             outbox_cleanups: Vec::new(),
+            bench_frames: 0,
             _keep_alive: setup.keep_alive,
         };
         app.start_workers_if_ready();
@@ -375,6 +377,35 @@ impl HeraldApp {
     /// The profile on screen.
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// `HERALD_BENCH_STARTUP=1` (bench/ui_frames.py): prints `first_frame`
+    /// after the first frame and `rows_shown` after the first frame with
+    /// list rows, then closes the window.
+    fn startup_benchmark(&mut self, ctx: &egui::Context) {
+        use std::io::Write;
+        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*ENABLED.get_or_init(|| std::env::var_os("HERALD_BENCH_STARTUP").is_some()) {
+            return;
+        }
+        let mut out = std::io::stdout();
+        if self.bench_frames == 0 {
+            let _ = writeln!(out, "first_frame");
+        }
+        self.bench_frames += 1;
+        if !self.list.order.is_empty() {
+            let _ = writeln!(out, "rows_shown {}", self.list.order.len());
+            let _ = out.flush();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        } else {
+            let _ = out.flush();
+            ctx.request_repaint();
+        }
+    }
+
+    /// How many messages the list shows (after search).
+    pub fn shown_message_count(&self) -> usize {
+        self.list.order.len()
     }
 
     /// How many images the open message's body drew in the last frame
@@ -489,7 +520,7 @@ impl HeraldApp {
         let unread = self
             .list
             .selected_row()
-            .is_some_and(|row| !row.seen && row.downloaded);
+            .is_some_and(|row| !self.list.is_seen(row) && row.downloaded);
         if unread {
             slot.edit(
                 LocalEdit::SetSeen {
@@ -772,6 +803,7 @@ impl HeraldApp {
                 }
             }
             EventKind::Edited(result) => {
+                let mut reload_needed = true;
                 let origin = slot.pending_edits.pop_front().unwrap_or(EditOrigin::Window);
                 match (origin, result) {
                     (EditOrigin::Draft(composer_id), result) => {
@@ -795,9 +827,11 @@ impl HeraldApp {
                             failure,
                         });
                     }
-                    (EditOrigin::Window, Ok(_)) => {}
+                    // The window already shows the change (read mark,
+                    // removed row): no reload of a 100,000-row folder.
+                    (EditOrigin::Window, Ok(_)) => reload_needed = false,
                 }
-                reload = true;
+                reload = reload_needed;
             }
             EventKind::Idle => {
                 slot.activity = None;
@@ -1429,6 +1463,7 @@ fn help_ui(ui: &mut egui::Ui) {
 impl eframe::App for HeraldApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         HeraldApp::ui(self, ui);
+        self.startup_benchmark(ui.ctx());
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -313,6 +313,8 @@ pub struct MessageList {
     pub addresses: Vec<herald_core::message::Address>,
     scroll_to_selected: bool,
     scroll_offset: f32,
+    seen_overlay: std::collections::HashMap<(usize, i64), bool>,
+    removed: std::collections::HashSet<(usize, i64)>,
 }
 
 /// What the user did in the list this frame.
@@ -339,6 +341,8 @@ impl Default for MessageList {
             addresses: Vec::new(),
             scroll_to_selected: false,
             scroll_offset: 0.0,
+            seen_overlay: Default::default(),
+            removed: Default::default(),
         }
     }
 }
@@ -381,7 +385,7 @@ impl MessageList {
             self.arranging = None;
             if let Ok(order) = result {
                 self.rows = rows;
-                self.order = Arc::new(order);
+                self.order = Arc::new(self.without_removed(&order));
                 self.arranged_for = spec;
                 self.loaded_once = true;
                 if self.selected.is_some() {
@@ -414,46 +418,42 @@ impl MessageList {
             .find(|row| row.account == account && row.id == id)
     }
 
-    /// Marks a row read or unread on screen (the store is told separately).
+    /// Marks a row read or unread on screen at once (the store is told
+    /// through the worker). An overlay, so the 100,000 rows (shared with
+    /// background jobs) are never copied on the UI thread.
     pub fn set_seen(&mut self, account: usize, id: i64, seen: bool) {
-        if let Some(row) = Arc::make_mut(&mut self.rows)
-            .iter_mut()
-            .find(|row| row.account == account && row.id == id)
-        {
-            row.seen = seen;
-        }
+        self.seen_overlay.insert((account, id), seen);
     }
 
-    /// Takes rows off the screen at once (deleted or moved); the next load
-    /// confirms it.
+    /// Whether a row reads as seen, counting changes not yet reloaded.
+    pub fn is_seen(&self, row: &ListRow) -> bool {
+        self.seen_overlay
+            .get(&(row.account, row.id))
+            .copied()
+            .unwrap_or(row.seen)
+    }
+
+    /// Takes rows off the screen at once (deleted or moved): only the
+    /// display order is rebuilt; a later load confirms it.
     pub fn remove(&mut self, account: usize, ids: &[i64]) {
-        let keep: Vec<bool> = self
-            .rows
-            .iter()
-            .map(|row| !(row.account == account && ids.contains(&row.id)))
-            .collect();
-        if keep.iter().all(|keep| *keep) {
-            return;
+        for id in ids {
+            self.removed.insert((account, *id));
         }
-        // Rebuild rows and order together so indices stay valid.
-        let mut new_index = vec![u32::MAX; self.rows.len()];
-        let mut rows = Vec::with_capacity(self.rows.len());
-        for (index, row) in self.rows.iter().enumerate() {
-            if keep[index] {
-                new_index[index] = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-                rows.push(row.clone());
-            }
+        self.order = Arc::new(self.without_removed(&self.order));
+    }
+
+    fn without_removed(&self, order: &[u32]) -> Vec<u32> {
+        if self.removed.is_empty() {
+            return order.to_vec();
         }
-        let order: Vec<u32> = self
-            .order
+        order
             .iter()
-            .filter_map(|index| {
-                let mapped = new_index[*index as usize];
-                (mapped != u32::MAX).then_some(mapped)
+            .copied()
+            .filter(|index| {
+                let row = &self.rows[*index as usize];
+                !self.removed.contains(&(row.account, row.id))
             })
-            .collect();
-        self.rows = Arc::new(rows);
-        self.order = Arc::new(order);
+            .collect()
     }
 
     /// The display position of the selected row.
@@ -591,7 +591,8 @@ impl MessageList {
                 let row = &rows[order[position] as usize];
                 let selected = self.selected == Some((row.account, row.id));
                 let account_name = account_names.get(row.account).map(String::as_str);
-                let response = row_ui(ui, row, selected, &columns, row_height, account_name);
+                let seen = self.is_seen(row);
+                let response = row_ui(ui, row, seen, selected, &columns, row_height, account_name);
                 if response.clicked() {
                     self.selected = Some((row.account, row.id));
                     action = Some(ListAction::Selected(row.account, row.id));
@@ -698,9 +699,11 @@ impl Columns {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn row_ui(
     ui: &mut egui::Ui,
     row: &ListRow,
+    seen: bool,
     selected: bool,
     columns: &Columns,
     row_height: f32,
@@ -710,7 +713,7 @@ fn row_ui(
         egui::vec2(ui.available_width(), row_height),
         egui::Sense::click(),
     );
-    let read_state = if row.seen { "" } else { ", unread" };
+    let read_state = if seen { "" } else { ", unread" };
     let clip_state = if row.has_attachments {
         ", has attachments"
     } else {
@@ -733,12 +736,12 @@ fn row_ui(
     }
     let text_color = if selected {
         visuals.selection.stroke.color
-    } else if row.seen {
+    } else if seen {
         visuals.text_color()
     } else {
         visuals.strong_text_color()
     };
-    let font = if row.seen {
+    let font = if seen {
         egui::TextStyle::Body.resolve(ui.style())
     } else {
         crate::app::fonts::bold_body(ui.style())
@@ -763,7 +766,7 @@ fn row_ui(
             color,
         );
     };
-    if !row.seen {
+    if !seen {
         painter.circle_filled(
             egui::pos2(rect.left() + 7.0, rect.center().y),
             3.5,
