@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
 use herald::app::file_dialog::FileDialogs;
 use herald::app::{AppSetup, HeraldApp};
 use herald_core::account::{AccountList, HostPort, Pop3Security, Pop3Server, Profile};
