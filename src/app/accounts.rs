@@ -136,11 +136,15 @@ impl AccountSlot {
 
     /// Sets the next automatic check from the account's interval.
     pub fn schedule_next_check(&mut self) {
+        self.schedule_next_check_after(Instant::now());
+    }
+
+    fn schedule_next_check_after(&mut self, now: Instant) {
         self.next_check = self
             .account
             .check_interval_minutes
             .filter(|minutes| *minutes > 0)
-            .map(|minutes| Instant::now() + Duration::from_secs(u64::from(minutes) * 60));
+            .map(|minutes| now + Duration::from_secs(u64::from(minutes) * 60));
     }
 
     /// If an automatic check is due, starts it; returns the time until the
@@ -151,9 +155,59 @@ impl AccountSlot {
             if !self.busy() {
                 self.submit(Command::GetMail);
             }
-            self.schedule_next_check();
+            self.schedule_next_check_after(now);
         }
         self.next_check
             .map(|next| next.saturating_duration_since(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::account::{HostPort, Pop3Security, Pop3Server, SmtpSecurity, SmtpServer};
+
+    fn slot(check_interval_minutes: Option<u32>) -> AccountSlot {
+        let server = || HostPort {
+            host: "127.0.0.1".into(),
+            port: Some(9),
+        };
+        let account = Account {
+            name: "work".into(),
+            email_addr: "ann@example.org".into(),
+            display_name: None,
+            username: None,
+            smtp: SmtpServer::new(server(), SmtpSecurity::ImplicitTls),
+            pop3: Pop3Server::new(server(), Pop3Security::ImplicitTls),
+            extra_ca_file: None,
+            deletion_policy: Default::default(),
+            max_message_size_bytes: None,
+            password_command: None,
+            trusted_certificates: Vec::new(),
+            signature: None,
+            check_interval_minutes,
+        };
+        AccountSlot::new(account, &Profile::at("/nonexistent"))
+    }
+
+    #[test]
+    fn periodic_checks_follow_the_interval_and_reschedule_when_due() {
+        let mut slot = slot(Some(10));
+        slot.schedule_next_check();
+        let now = Instant::now();
+        let wait = slot.check_if_due(now).expect("scheduled");
+        assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600));
+        // Due: it is rescheduled a full interval later.
+        let later = now + Duration::from_secs(601);
+        let wait = slot.check_if_due(later).expect("rescheduled");
+        assert!(wait > Duration::from_secs(590), "{wait:?}");
+        // No interval: never on its own.
+        let mut manual = slot_without_interval();
+        manual.schedule_next_check();
+        assert_eq!(manual.check_if_due(Instant::now()), None);
+    }
+
+    fn slot_without_interval() -> AccountSlot {
+        slot(None)
     }
 }
