@@ -11,7 +11,7 @@ use std::time::Duration;
 use egui_kittest::kittest::Queryable;
 use herald_core::account::{AccountList, Profile};
 use support::servers::{MailServerOptions, MailServers};
-use support::ui::{app_harness, click_button, fill, setup, wait_for_label};
+use support::ui::{app_harness, click_button, fill, setup, step_until, wait_for_label};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -138,4 +138,125 @@ fn click_button_first(
     let node = harness.query_all_by_label(label).next().expect("button");
     node.click();
     harness.step();
+}
+
+/// A PNG that decodes (the reader decodes inline images before drawing them).
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbaImage::from_fn(width, height, |x, y| {
+        image::Rgba([(x * 3) as u8, (y * 5) as u8, 160, 255])
+    });
+    let mut bytes = Vec::new();
+    image
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .expect("encode png");
+    bytes
+}
+
+fn choose_path(
+    harness: &mut egui_kittest::Harness<'static, Option<herald::app::HeraldApp>>,
+    button: &str,
+    path: &std::path::Path,
+) {
+    click_button(harness, button);
+    step_until(harness, WAIT, "the path prompt", |h| {
+        h.query_all(
+            egui_kittest::kittest::By::new()
+                .role(egui::accesskit::Role::TextInput)
+                .label("Path"),
+        )
+        .next()
+        .is_some()
+    });
+    fill(harness, "Path", &path.display().to_string());
+    click_button(harness, "OK");
+}
+
+#[test]
+fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() {
+    let servers = servers();
+    let user = servers.user("ann").clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path().join("profile"));
+    let status = support::herald()
+        .arg("--profile")
+        .arg(profile.root().expect("explicit"))
+        .args(["account", "add", "--name", "ann", "--email", &user.address])
+        .args(["--smtp", &format!("{}:{}", servers.host, servers.smtp_port)])
+        .args(["--pop3", &format!("{}:{}", servers.host, servers.pop3_port)])
+        .arg("--ca-file")
+        .arg(&servers.ca_pem)
+        .args([
+            "--password-command",
+            &format!("printf '%s' '{}'", user.password),
+        ])
+        .status()
+        .expect("account add");
+    assert!(status.success());
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    let report: Vec<u8> = (0..200_000u32).map(|n| (n * 7 % 251) as u8).collect();
+    let report_path = files.join("Отчёт 年度.bin");
+    std::fs::write(&report_path, &report).expect("write");
+    let photo = png(320, 180);
+    let photo_path = files.join("chart.png");
+    std::fs::write(&photo_path, &photo).expect("write");
+
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1280.0, 900.0));
+    harness
+        .state_mut()
+        .as_mut()
+        .expect("app")
+        .preferences
+        .undo_send_secs = 0;
+    wait_for_label(&mut harness, "No messages yet", WAIT);
+
+    // 2. Compose with an inline image and an attachment, send.
+    click_button(&mut harness, "✏ Compose");
+    wait_for_label(&mut harness, "New message", WAIT);
+    fill(&mut harness, "To", &user.address);
+    fill(&mut harness, "Subject", "Round trip through real servers");
+    fill(&mut harness, "Message", "Hello **Ann**, the chart:\n");
+    choose_path(&mut harness, "Attach files…", &report_path);
+    wait_for_label(&mut harness, "Remove Отчёт 年度.bin", WAIT);
+    choose_path(&mut harness, "Insert image…", &photo_path);
+    wait_for_label(&mut harness, "Make chart.png an attachment", WAIT);
+    click_button(&mut harness, "Send");
+    wait_for_label(&mut harness, "Message sent.", WAIT);
+    servers.wait_for_count("ann", 1, WAIT);
+
+    // 3. Get mail, open the message, see the inline image and the
+    // attachment, save it and compare bytes.
+    click_button(&mut harness, "📥 Get mail");
+    wait_for_label(&mut harness, "Round trip through real servers", WAIT);
+    harness
+        .query_all_by_label_contains("Round trip through real servers")
+        .next()
+        .expect("row")
+        .click();
+    step_until(&mut harness, WAIT, "the inline image drawn", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|app| app.reader_images_drawn())
+            .is_some_and(|drawn| drawn >= 1)
+    });
+    wait_for_label(&mut harness, "Отчёт 年度.bin", WAIT);
+    assert!(
+        harness.query_all_by_label("chart.png").next().is_none()
+            || harness
+                .query_all_by_label_contains("1 attachment")
+                .next()
+                .is_some(),
+        "the inline image is not listed as an attachment"
+    );
+    let saved = dir.path().join("saved");
+    std::fs::create_dir_all(&saved).expect("mkdir");
+    choose_path(&mut harness, "Save all", &saved);
+    let saved_file = saved.join("Отчёт 年度.bin");
+    step_until(&mut harness, WAIT, "the saved file", |_| {
+        saved_file.is_file()
+    });
+    assert_eq!(std::fs::read(&saved_file).expect("read"), report);
 }

@@ -197,3 +197,97 @@ fn search_clear(harness: &mut egui_kittest::Harness<'static, Option<herald::app:
     harness.key_press(egui::Key::Escape);
     harness.step();
 }
+
+#[test]
+fn shortcuts_open_the_composer_and_the_help() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 700.0));
+    wait_for_label(&mut harness, "No messages yet", WAIT);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    wait_for_label(&mut harness, "New message", WAIT);
+    harness.key_press(egui::Key::F1);
+    wait_for_label(&mut harness, "Keyboard shortcuts", WAIT);
+    for (keys, _) in herald::app::SHORTCUTS {
+        assert!(
+            harness.query_all_by_label(keys).next().is_some(),
+            "{keys} is listed in the help"
+        );
+    }
+}
+
+/// Counts TCP connections to a loopback port: the canary for any fetch.
+struct Canary {
+    port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canary {
+    fn start() -> Canary {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&connections);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Canary { port, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn hostile_html_opens_in_the_window_with_zero_network_connections() {
+    let canary = Canary::start();
+    let base = format!("http://127.0.0.1:{}", canary.port);
+    let html = format!(
+        "<html><head><link rel=stylesheet href=\"{base}/style.css\">\
+         <style>body {{ background: url({base}/bg.png) }}</style>\
+         <script src=\"{base}/evil.js\"></script></head>\
+         <body background=\"{base}/body.png\"><h1>Account notice</h1>\
+         <p>Dear customer, <a href=\"{base}/phish\">https://www.mybank.example/login</a></p>\
+         <img src=\"{base}/photo.png\" alt=\"Product photo\" width=\"300\">\
+         <img src=\"{base}/pixel.gif\" width=\"1\" height=\"1\">\
+         <img src=\"//127.0.0.1:{}/protocol-relative.png\">\
+         <iframe src=\"{base}/frame\"></iframe>\
+         <video poster=\"{base}/poster.png\"></video></body></html>",
+        canary.port
+    );
+    let raw = format!(
+        "From: Bank <service@mybank.example>\r\nTo: you@example.org\r\nSubject: Hostile newsletter\r\n\
+         Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nMessage-ID: <hostile@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    seed(&profile, "work", Folder::Inbox, &[raw.into_bytes()], false);
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1280.0, 800.0));
+    wait_for_label(&mut harness, "Hostile newsletter", WAIT);
+    harness.key_press(egui::Key::ArrowDown);
+    wait_for_label(&mut harness, "Dear customer", WAIT);
+    wait_for_label(&mut harness, "Herald blocked", WAIT);
+    // Hover the link (its real target shows) and let frames go by.
+    harness
+        .query_all_by_label_contains("https://www.mybank.example/login")
+        .next()
+        .expect("link")
+        .hover();
+    for _ in 0..30 {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        canary.connections(),
+        0,
+        "opening a message fetched something"
+    );
+}

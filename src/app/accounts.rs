@@ -1,6 +1,7 @@
 //! Each account as the window knows it: its settings, its engine worker,
 //! and what that worker is doing (for the status bar and the sidebar).
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -8,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use herald_core::account::{Account, Profile};
 use herald_core::credentials::PasswordStore;
-use herald_core::engine::{AccountContext, AccountWorker, Activity, Command, Event, Failure};
+use herald_core::engine::{
+    AccountContext, AccountWorker, Activity, Command, Event, Failure, LocalEdit,
+};
 use herald_core::net::Limits;
 use herald_core::sync::Progress;
 
@@ -24,6 +27,16 @@ pub enum Outcome {
         /// The engine's failure.
         failure: Failure,
     },
+}
+
+/// Who asked for a local edit, so its result reaches them (the worker
+/// answers edits in the order they were sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOrigin {
+    /// The main window (read flags, delete, moves).
+    Window,
+    /// A composer saving its draft, by composer id.
+    Draft(u64),
 }
 
 /// One account in the window.
@@ -43,6 +56,8 @@ pub struct AccountSlot {
     pub next_check: Option<Instant>,
     /// Unread and total counts per folder (Folder::ALL order).
     pub counts: [(u64, u64); 5],
+    /// Edits sent to the worker and not answered yet, oldest first.
+    pub pending_edits: VecDeque<EditOrigin>,
 }
 
 impl AccountSlot {
@@ -58,6 +73,7 @@ impl AccountSlot {
             outcome: None,
             next_check: None,
             counts: [(0, 0); 5],
+            pending_edits: VecDeque::new(),
         }
     }
 
@@ -97,6 +113,15 @@ impl AccountSlot {
             .is_some_and(|worker| worker.submit(command))
     }
 
+    /// Sends a local edit to the worker, remembering who asked.
+    pub fn edit(&mut self, edit: LocalEdit, origin: EditOrigin) -> bool {
+        let sent = self.submit(Command::Edit(edit));
+        if sent {
+            self.pending_edits.push_back(origin);
+        }
+        sent
+    }
+
     /// Stops what the worker is doing (and what is queued before now).
     pub fn cancel(&self) {
         if let Some(worker) = &self.worker {
@@ -111,11 +136,15 @@ impl AccountSlot {
 
     /// Sets the next automatic check from the account's interval.
     pub fn schedule_next_check(&mut self) {
+        self.schedule_next_check_after(Instant::now());
+    }
+
+    fn schedule_next_check_after(&mut self, now: Instant) {
         self.next_check = self
             .account
             .check_interval_minutes
             .filter(|minutes| *minutes > 0)
-            .map(|minutes| Instant::now() + Duration::from_secs(u64::from(minutes) * 60));
+            .map(|minutes| now + Duration::from_secs(u64::from(minutes) * 60));
     }
 
     /// If an automatic check is due, starts it; returns the time until the
@@ -126,9 +155,59 @@ impl AccountSlot {
             if !self.busy() {
                 self.submit(Command::GetMail);
             }
-            self.schedule_next_check();
+            self.schedule_next_check_after(now);
         }
         self.next_check
             .map(|next| next.saturating_duration_since(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::account::{HostPort, Pop3Security, Pop3Server, SmtpSecurity, SmtpServer};
+
+    fn slot(check_interval_minutes: Option<u32>) -> AccountSlot {
+        let server = || HostPort {
+            host: "127.0.0.1".into(),
+            port: Some(9),
+        };
+        let account = Account {
+            name: "work".into(),
+            email_addr: "ann@example.org".into(),
+            display_name: None,
+            username: None,
+            smtp: SmtpServer::new(server(), SmtpSecurity::ImplicitTls),
+            pop3: Pop3Server::new(server(), Pop3Security::ImplicitTls),
+            extra_ca_file: None,
+            deletion_policy: Default::default(),
+            max_message_size_bytes: None,
+            password_command: None,
+            trusted_certificates: Vec::new(),
+            signature: None,
+            check_interval_minutes,
+        };
+        AccountSlot::new(account, &Profile::at("/nonexistent"))
+    }
+
+    #[test]
+    fn periodic_checks_follow_the_interval_and_reschedule_when_due() {
+        let mut slot = slot(Some(10));
+        slot.schedule_next_check();
+        let now = Instant::now();
+        let wait = slot.check_if_due(now).expect("scheduled");
+        assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600));
+        // Due: it is rescheduled a full interval later.
+        let later = now + Duration::from_secs(601);
+        let wait = slot.check_if_due(later).expect("rescheduled");
+        assert!(wait > Duration::from_secs(590), "{wait:?}");
+        // No interval: never on its own.
+        let mut manual = slot_without_interval();
+        manual.schedule_next_check();
+        assert_eq!(manual.check_if_due(Instant::now()), None);
+    }
+
+    fn slot_without_interval() -> AccountSlot {
+        slot(None)
     }
 }

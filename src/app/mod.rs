@@ -36,14 +36,18 @@ use herald_core::message::Message;
 use herald_core::store::{Folder, MailStore};
 
 use account_setup::AccountSetup;
-use accounts::{AccountSlot, Outcome};
+use accounts::{AccountSlot, EditOrigin, Outcome};
+use composer::{Composer, ComposerAction, ComposerContext, ReplyMode, SenderAccount};
 use file_dialog::FileDialogs;
 use herald_core::credentials::PasswordLocation;
 use herald_core::demo::DemoSandbox;
+use herald_core::message::Address;
 use jobs::{Job, Waker};
 use mailbox::list::{ListAction, MessageList, Source};
 use mailbox::{MailboxChoice, Selection};
 use prefs::Preferences;
+use reader::{ReaderAction, ReaderContext, ReaderView};
+use server_view::ServerView;
 use settings::{SettingsAction, SettingsWindow};
 
 /// Opens the window for the profile given on the command line (or the default one).
@@ -153,9 +157,8 @@ enum Reader {
     },
     Open {
         /// Which message (account, id) is open.
-        #[allow(dead_code)]
         key: (usize, i64),
-        message: Arc<Message>,
+        view: Box<ReaderView>,
     },
     Failed(String),
 }
@@ -166,10 +169,12 @@ pub struct HeraldApp {
     accounts_state: AccountsState,
     accounts: Vec<AccountSlot>,
     passwords: Passwords,
+    /// The password store is the OS store Herald opened (not one given by
+    /// the demo or a test): its problems are worth a banner.
+    passwords_from_os: bool,
     events: Receiver<Event>,
     event_sender: Sender<Event>,
     waker: Waker,
-    #[allow(dead_code)]
     dialogs: FileDialogs,
     selection: Selection,
     list: MessageList,
@@ -186,6 +191,15 @@ pub struct HeraldApp {
     demo_starting: Option<Job<Result<(tempfile::TempDir, DemoSandbox), String>>>,
     demo_problem: Option<String>,
     get_mail_when_ready: bool,
+    composers: Vec<Composer>,
+    next_composer_id: u64,
+    /// Composer waiting for each send, by Message-ID.
+    pending_sends: std::collections::HashMap<String, u64>,
+    known_addresses: Arc<Vec<Address>>,
+    server_view: Option<ServerView>,
+    opening_draft: Option<Job<Result<DraftBytes, String>>>,
+    outbox_cleanups: Vec<Job<Option<(usize, i64)>>>,
+    bench_frames: u64,
     _keep_alive: Option<Box<dyn std::any::Any>>,
 }
 
@@ -209,6 +223,7 @@ impl HeraldApp {
                 Vec::new(),
             ),
         };
+        let passwords_from_os = setup.passwords.is_none();
         let passwords = match setup.passwords {
             Some(store) => Passwords::Ready(store),
             None => {
@@ -231,6 +246,7 @@ impl HeraldApp {
             accounts_state,
             accounts,
             passwords,
+            passwords_from_os,
             events,
             event_sender,
             waker,
@@ -252,6 +268,14 @@ impl HeraldApp {
             demo_starting: None,
             demo_problem: None,
             get_mail_when_ready: setup.get_mail_on_start,
+            composers: Vec::new(),
+            next_composer_id: 1,
+            pending_sends: std::collections::HashMap::new(),
+            known_addresses: Arc::new(Vec::new()),
+            server_view: None,
+            opening_draft: None,
+            outbox_cleanups: Vec::new(),
+            bench_frames: 0,
             _keep_alive: setup.keep_alive,
         };
         app.start_workers_if_ready();
@@ -283,6 +307,7 @@ impl HeraldApp {
         }
         self.profile = profile;
         self.passwords = Passwords::Ready(passwords);
+        self.passwords_from_os = false;
         self._keep_alive = Some(keep_alive);
         self.selection = Selection {
             mailbox: MailboxChoice::Account(0),
@@ -354,6 +379,44 @@ impl HeraldApp {
         &self.profile
     }
 
+    /// `HERALD_BENCH_STARTUP=1` (bench/ui_frames.py): prints `first_frame`
+    /// after the first frame and `rows_shown` after the first frame with
+    /// list rows, then closes the window.
+    fn startup_benchmark(&mut self, ctx: &egui::Context) {
+        use std::io::Write;
+        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*ENABLED.get_or_init(|| std::env::var_os("HERALD_BENCH_STARTUP").is_some()) {
+            return;
+        }
+        let mut out = std::io::stdout();
+        if self.bench_frames == 0 {
+            let _ = writeln!(out, "first_frame");
+        }
+        self.bench_frames += 1;
+        if !self.list.order.is_empty() {
+            let _ = writeln!(out, "rows_shown {}", self.list.order.len());
+            let _ = out.flush();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        } else {
+            let _ = out.flush();
+            ctx.request_repaint();
+        }
+    }
+
+    /// How many messages the list shows (after search).
+    pub fn shown_message_count(&self) -> usize {
+        self.list.order.len()
+    }
+
+    /// How many images the open message's body drew in the last frame
+    /// (`None` when no message is open): lets tests see an inline image.
+    pub fn reader_images_drawn(&self) -> Option<usize> {
+        match &self.reader {
+            Reader::Open { view, .. } => Some(view.images_drawn()),
+            _ => None,
+        }
+    }
+
     fn start_workers_if_ready(&mut self) {
         if let Passwords::Ready(store) = &self.passwords {
             let store = Arc::clone(store);
@@ -422,10 +485,10 @@ impl HeraldApp {
         let Some((account, id)) = self.list.selected else {
             return;
         };
-        let Some(slot) = self.accounts.get(account) else {
+        let Some(slot) = self.accounts.get_mut(account) else {
             return;
         };
-        if slot.submit(Command::Edit(LocalEdit::Delete { ids: vec![id] })) {
+        if slot.edit(LocalEdit::Delete { ids: vec![id] }, EditOrigin::Window) {
             // Select the next message, as mail clients do.
             let next = self
                 .list
@@ -447,7 +510,7 @@ impl HeraldApp {
     }
 
     fn open_message(&mut self, account: usize, id: i64) {
-        let Some(slot) = self.accounts.get(account) else {
+        let Some(slot) = self.accounts.get_mut(account) else {
             return;
         };
         let dir = slot.mailbox_dir.clone();
@@ -457,12 +520,15 @@ impl HeraldApp {
         let unread = self
             .list
             .selected_row()
-            .is_some_and(|row| !row.seen && row.downloaded);
+            .is_some_and(|row| !self.list.is_seen(row) && row.downloaded);
         if unread {
-            slot.submit(Command::Edit(LocalEdit::SetSeen {
-                ids: vec![id],
-                seen: true,
-            }));
+            slot.edit(
+                LocalEdit::SetSeen {
+                    ids: vec![id],
+                    seen: true,
+                },
+                EditOrigin::Window,
+            );
             self.list.set_seen(account, id, true);
             let inbox = &mut self.accounts[account].counts[0];
             if self.selection.folder == Folder::Inbox {
@@ -539,10 +605,71 @@ impl HeraldApp {
         {
             let key = *key;
             self.reader = match result {
-                Ok(Ok(message)) => Reader::Open { key, message },
+                Ok(Ok(message)) => {
+                    let sender = message
+                        .headers
+                        .from
+                        .first()
+                        .map(|address| address.email.clone())
+                        .unwrap_or_default();
+                    let context = ReaderContext {
+                        account: self
+                            .accounts
+                            .get(key.0)
+                            .map(|slot| slot.account.name.clone())
+                            .unwrap_or_default(),
+                        message_id: key.1,
+                        remote_allowed_for_sender: self.preferences.remote_allowed(&sender),
+                        waker: Arc::clone(&self.waker),
+                        dialogs: self.dialogs.clone(),
+                    };
+                    Reader::Open {
+                        key,
+                        view: Box::new(ReaderView::new(message, context)),
+                    }
+                }
                 Ok(Err(reason)) => Reader::Failed(reason),
                 Err(_) => Reader::Failed("the message could not be opened".into()),
             };
+        }
+        if let Some(job) = &mut self.opening_draft
+            && let Some(result) = job.try_take()
+        {
+            self.opening_draft = None;
+            match result {
+                Ok(Ok((account, id, bytes))) => {
+                    let name = self
+                        .accounts
+                        .get(account)
+                        .map(|slot| slot.account.name.clone());
+                    let composer_id = self.take_composer_id();
+                    let context = self.composer_context();
+                    self.composers.push(Composer::from_draft(
+                        composer_id,
+                        context,
+                        name.as_deref(),
+                        id,
+                        bytes,
+                    ));
+                }
+                Ok(Err(problem)) => self.status_note = Some(problem),
+                Err(_) => {}
+            }
+        }
+        let mut cleanups = std::mem::take(&mut self.outbox_cleanups);
+        cleanups.retain_mut(|job| match job.try_take() {
+            None => true,
+            Some(Ok(Some((account, id)))) => {
+                if let Some(slot) = self.accounts.get_mut(account) {
+                    slot.edit(LocalEdit::Delete { ids: vec![id] }, EditOrigin::Window);
+                }
+                false
+            }
+            Some(_) => false,
+        });
+        self.outbox_cleanups = cleanups;
+        if !self.list.addresses.is_empty() {
+            self.merge_known_addresses();
         }
         while let Ok(event) = self.events.try_recv() {
             self.apply_event(event, ctx);
@@ -578,6 +705,18 @@ impl HeraldApp {
             }
             EventKind::Progress(progress) => slot.progress = Some(progress),
             EventKind::MailFetched(result) => {
+                if let Some(view) = &mut self.server_view
+                    && view.account == index
+                    && self.accounts[index].activity
+                        == Some(herald_core::engine::Activity::Downloading)
+                {
+                    let note = match &result {
+                        Ok(report) => format!("Downloaded {} message(s).", report.downloaded),
+                        Err(failure) => words::advise(failure).title.to_owned(),
+                    };
+                    view.changed(&self.accounts[index], note);
+                }
+                let slot = &mut self.accounts[index];
                 match result {
                     Ok(report) => {
                         let sentence = match report.downloaded {
@@ -604,11 +743,23 @@ impl HeraldApp {
                 }
                 reload = true;
             }
-            EventKind::Sent { result, .. } => {
+            EventKind::Sent { message_id, result } => {
+                let composer_id = self.pending_sends.remove(&message_id);
+                let composer = composer_id.and_then(|id| {
+                    self.composers
+                        .iter_mut()
+                        .find(|composer| composer.id() == id)
+                });
+                match (&result, composer) {
+                    // The composer shows its own failure, in the engine's words.
+                    (_, Some(composer)) => composer.send_finished(result.clone().map(|_| ())),
+                    (Err(_), None) => {}
+                    (Ok(_), None) => {}
+                }
                 slot.outcome = Some(match result {
                     Ok(_) => Outcome::Done("Message sent.".into()),
                     Err(failure) => Outcome::Failed {
-                        what: "Sending",
+                        what: "Sending (the message is kept in the Outbox)",
                         failure,
                     },
                 });
@@ -624,27 +775,64 @@ impl HeraldApp {
                 reload = true;
             }
             EventKind::ConnectionTested(_) => {}
-            EventKind::ServerListed(_) => {}
+            EventKind::ServerListed(result) => {
+                if let Some(view) = &mut self.server_view
+                    && view.account == index
+                {
+                    view.listed(result);
+                }
+            }
             EventKind::DeletedOnServer(result) => {
+                let note = match &result {
+                    Ok(report) => format!(
+                        "Deleted {} message(s) on the server.",
+                        report.deleted_on_server
+                    ),
+                    Err(failure) => words::advise(failure).title.to_owned(),
+                };
                 if let Err(failure) = result {
                     slot.outcome = Some(Outcome::Failed {
                         what: "Deleting on the server",
                         failure,
                     });
                 }
+                if let Some(view) = &mut self.server_view
+                    && view.account == index
+                {
+                    view.changed(&self.accounts[index], note);
+                }
             }
-            EventKind::Edited(result) => match result {
-                Ok(LocalEditDone::Changed { .. }) | Ok(LocalEditDone::DraftSaved { .. }) => {
-                    reload = true
+            EventKind::Edited(result) => {
+                let mut reload_needed = true;
+                let origin = slot.pending_edits.pop_front().unwrap_or(EditOrigin::Window);
+                match (origin, result) {
+                    (EditOrigin::Draft(composer_id), result) => {
+                        if let Some(composer) = self
+                            .composers
+                            .iter_mut()
+                            .find(|composer| composer.id() == composer_id)
+                        {
+                            match result {
+                                Ok(LocalEditDone::DraftSaved { id, .. }) => {
+                                    composer.draft_saved(id)
+                                }
+                                Ok(LocalEditDone::Changed { .. }) => {}
+                                Err(failure) => composer.draft_save_failed(failure.message),
+                            }
+                        }
+                    }
+                    (EditOrigin::Window, Err(failure)) => {
+                        slot.outcome = Some(Outcome::Failed {
+                            what: "Changing the mailbox",
+                            failure,
+                        });
+                    }
+                    // The window already shows the change (read mark,
+                    // removed row): no reload of a 100,000-row folder.
+                    (EditOrigin::Window, Ok(_)) => reload_needed = false,
                 }
-                Err(failure) => {
-                    slot.outcome = Some(Outcome::Failed {
-                        what: "Changing the mailbox",
-                        failure,
-                    });
-                    reload = true;
-                }
-            },
+                reload = reload_needed;
+            }
             EventKind::Idle => {
                 slot.activity = None;
                 slot.progress = None;
@@ -658,14 +846,33 @@ impl HeraldApp {
     fn shortcuts(&mut self, ctx: &egui::Context) {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let shortcut = |modifiers, key| KeyboardShortcut::new(modifiers, key);
-        let (get_mail, search, help, delete) = ctx.input_mut(|input| {
-            (
-                input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F5)),
-                input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::F)),
-                input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F1)),
-                input.key_pressed(Key::Delete),
-            )
-        });
+        // Shortcuts only when no composer window has focus-worthy work:
+        // composers handle their own (Ctrl+Enter).
+        let (get_mail, search, help, delete, compose, reply_all, reply, forward) =
+            ctx.input_mut(|input| {
+                (
+                    input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F5)),
+                    input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::F)),
+                    input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F1)),
+                    input.key_pressed(Key::Delete),
+                    input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::N)),
+                    input
+                        .consume_shortcut(&shortcut(Modifiers::COMMAND | Modifiers::SHIFT, Key::R)),
+                    input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::R)),
+                    input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::L)),
+                )
+            });
+        if compose {
+            self.compose_new();
+        }
+        if reply_all {
+            self.compose_reply(ReplyMode::ReplyAll);
+        } else if reply {
+            self.compose_reply(ReplyMode::Reply);
+        }
+        if forward {
+            self.compose_reply(ReplyMode::Forward);
+        }
         if get_mail {
             self.get_mail();
         }
@@ -679,6 +886,194 @@ impl HeraldApp {
         if delete && !typing {
             self.delete_selected();
         }
+    }
+
+    fn take_composer_id(&mut self) -> u64 {
+        let id = self.next_composer_id;
+        self.next_composer_id += 1;
+        id
+    }
+
+    fn merge_known_addresses(&mut self) {
+        let fresh = std::mem::take(&mut self.list.addresses);
+        let mut by_email: std::collections::BTreeMap<String, Address> = self
+            .known_addresses
+            .iter()
+            .map(|address| (address.email.to_lowercase(), address.clone()))
+            .collect();
+        let before = by_email.len();
+        for address in fresh {
+            by_email
+                .entry(address.email.to_lowercase())
+                .or_insert(address);
+        }
+        if by_email.len() != before {
+            self.known_addresses = Arc::new(by_email.into_values().collect());
+        }
+    }
+
+    fn composer_context(&self) -> ComposerContext {
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|slot| SenderAccount {
+                name: slot.account.name.clone(),
+                sender: Address {
+                    name: slot.account.display_name.clone(),
+                    email: slot.account.email_addr.clone(),
+                },
+                signature: slot.account.signature.clone(),
+                max_message_size_bytes: None,
+            })
+            .collect();
+        let mut context =
+            ComposerContext::new(accounts, Arc::clone(&self.waker), self.dialogs.clone());
+        context.known_addresses = Arc::clone(&self.known_addresses);
+        context.undo_send_secs = self.preferences.undo_send_secs;
+        context
+    }
+
+    /// The account new messages come from: the one on screen, else the
+    /// selected message's, else the first.
+    fn current_account_name(&self) -> Option<String> {
+        let index = match self.selection.mailbox {
+            MailboxChoice::Account(index) => Some(index),
+            MailboxChoice::Unified => self.list.selected.map(|(account, _)| account),
+        };
+        index
+            .and_then(|index| self.accounts.get(index))
+            .or_else(|| self.accounts.first())
+            .map(|slot| slot.account.name.clone())
+    }
+
+    /// Opens a composer for a new message (Ctrl+N).
+    pub fn compose_new(&mut self) {
+        if self.accounts.is_empty() {
+            return;
+        }
+        let id = self.take_composer_id();
+        let account = self.current_account_name();
+        let context = self.composer_context();
+        self.composers
+            .push(Composer::new(id, context, account.as_deref()));
+    }
+
+    /// Opens a composer replying to (or forwarding) the open message.
+    pub fn compose_reply(&mut self, mode: ReplyMode) {
+        let Reader::Open { key, view } = &self.reader else {
+            return;
+        };
+        let message = Arc::clone(view.message());
+        let account = self
+            .accounts
+            .get(key.0)
+            .map(|slot| slot.account.name.clone());
+        let id = self.take_composer_id();
+        let context = self.composer_context();
+        self.composers.push(Composer::reply(
+            id,
+            context,
+            &message,
+            mode,
+            account.as_deref(),
+        ));
+    }
+
+    fn composers_ui(&mut self, ctx: &egui::Context) {
+        let mut actions = Vec::new();
+        for composer in &mut self.composers {
+            let id = composer.id();
+            actions.extend(composer.show(ctx).into_iter().map(|action| (id, action)));
+        }
+        for (composer_id, action) in actions {
+            self.apply_composer_action(composer_id, action);
+        }
+    }
+
+    fn account_index(&self, name: &str) -> Option<usize> {
+        self.accounts
+            .iter()
+            .position(|slot| slot.account.name == name)
+    }
+
+    fn apply_composer_action(&mut self, composer_id: u64, action: ComposerAction) {
+        match action {
+            ComposerAction::Send {
+                account,
+                message,
+                replaces_draft,
+                replaces_outbox,
+            } => {
+                let Some(index) = self.account_index(&account) else {
+                    return;
+                };
+                let message_id = message.message_id.clone();
+                let slot = &mut self.accounts[index];
+                if slot.submit(Command::Send(message)) {
+                    self.pending_sends.insert(message_id, composer_id);
+                    // After the Send: the draft goes once the Outbox holds the message.
+                    if let Some(draft) = replaces_draft {
+                        slot.edit(LocalEdit::Delete { ids: vec![draft] }, EditOrigin::Window);
+                    }
+                    if let Some(old_message_id) = replaces_outbox {
+                        let dir = slot.mailbox_dir.clone();
+                        self.outbox_cleanups.push(Job::spawn(
+                            "outbox-find",
+                            &self.waker,
+                            move || {
+                                find_in_folder(&dir, Folder::Outbox, &old_message_id)
+                                    .map(|id| (index, id))
+                            },
+                        ));
+                    }
+                }
+            }
+            ComposerAction::SaveDraft {
+                account,
+                local_copy,
+                replaces_draft,
+            } => {
+                if let Some(index) = self.account_index(&account) {
+                    self.accounts[index].edit(
+                        LocalEdit::SaveDraft {
+                            local_copy,
+                            replaces: replaces_draft,
+                        },
+                        EditOrigin::Draft(composer_id),
+                    );
+                }
+            }
+            ComposerAction::DeleteDraft { account, local_id } => {
+                if let Some(index) = self.account_index(&account) {
+                    self.accounts[index].edit(
+                        LocalEdit::Delete {
+                            ids: vec![local_id],
+                        },
+                        EditOrigin::Window,
+                    );
+                }
+            }
+            ComposerAction::Closed { id } => self.composers.retain(|composer| composer.id() != id),
+        }
+    }
+
+    fn open_draft(&mut self, account: usize, id: i64) {
+        let Some(slot) = self.accounts.get(account) else {
+            return;
+        };
+        let dir = slot.mailbox_dir.clone();
+        self.opening_draft = Some(Job::spawn("draft-read", &self.waker, move || {
+            let store = MailStore::open_read_only(&dir)
+                .map_err(|error| herald_core::error::describe(&error))?;
+            let path = store
+                .get(id)
+                .map_err(|error| herald_core::error::describe(&error))?
+                .and_then(|message| message.path)
+                .ok_or_else(|| "This draft is no longer in the mailbox.".to_owned())?;
+            let bytes = std::fs::read(&path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            Ok((account, id, bytes))
+        }));
     }
 
     /// Draws the whole window.
@@ -695,6 +1090,15 @@ impl HeraldApp {
             return;
         }
         self.dialogs_ui(&ctx);
+        self.composers_ui(&ctx);
+        if let Some(view) = &mut self.server_view {
+            if let Some(slot) = self.accounts.get(view.account) {
+                view.show(&ctx, slot);
+            }
+            if !view.open {
+                self.server_view = None;
+            }
+        }
         if self.accounts.is_empty() {
             let mut add = false;
             let mut demo = false;
@@ -753,10 +1157,18 @@ impl HeraldApp {
             for problem in &self.list.problems {
                 ui.colored_label(ui.visuals().error_fg_color, problem);
             }
+            let drafts = self.selection.folder == Folder::Drafts;
             match self.list.ui(ui, &names, unified, empty) {
+                Some(ListAction::Activated(account, id)) if drafts => {
+                    self.open_draft(account, id);
+                }
                 Some(ListAction::Selected(account, id))
                 | Some(ListAction::Activated(account, id)) => {
-                    self.open_message(account, id);
+                    let already_open =
+                        matches!(&self.reader, Reader::Open { key, .. } if *key == (account, id));
+                    if !already_open {
+                        self.open_message(account, id);
+                    }
                 }
                 None => {}
             }
@@ -839,6 +1251,36 @@ impl HeraldApp {
             if get.clicked() {
                 self.get_mail();
             }
+            if ui
+                .button("✏ Compose")
+                .on_hover_text("New message (Ctrl+N)")
+                .clicked()
+            {
+                self.compose_new();
+            }
+            ui.separator();
+            let open = matches!(self.reader, Reader::Open { .. });
+            for (label, hint, mode) in [
+                ("↩ Reply", "Reply to the sender (Ctrl+R)", ReplyMode::Reply),
+                (
+                    "↩↩ Reply all",
+                    "Reply to everyone (Ctrl+Shift+R)",
+                    ReplyMode::ReplyAll,
+                ),
+                (
+                    "➡ Forward",
+                    "Forward with attachments (Ctrl+L)",
+                    ReplyMode::Forward,
+                ),
+            ] {
+                if ui
+                    .add_enabled(open, egui::Button::new(label))
+                    .on_hover_text(hint)
+                    .clicked()
+                {
+                    self.compose_reply(mode);
+                }
+            }
             ui.separator();
             let selected = self.list.selected.is_some();
             if ui
@@ -877,6 +1319,7 @@ impl HeraldApp {
             });
         });
         if let Passwords::Ready(store) = &self.passwords
+            && self.passwords_from_os
             && let StoreStatus::Unavailable { reason } = store.status()
         {
             ui.colored_label(
@@ -903,22 +1346,40 @@ impl HeraldApp {
             Reader::Failed(reason) => {
                 ui.colored_label(ui.visuals().error_fg_color, reason);
             }
-            Reader::Open { message, .. } => {
-                let message = Arc::clone(message);
-                egui::ScrollArea::vertical()
-                    .id_salt("reader_scroll")
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| {
-                        ui.heading(message.headers.subject.as_deref().unwrap_or("(no subject)"));
-                        for from in &message.headers.from {
-                            ui.label(format!("From: {from}"));
-                        }
-                        ui.separator();
-                        ui.label(&message.text);
-                    });
+            Reader::Open { .. } => {}
+        }
+        let actions = match &mut self.reader {
+            Reader::Open { view, .. } => view.ui(ui),
+            _ => Vec::new(),
+        };
+        for action in actions {
+            match action {
+                ReaderAction::Reply => self.compose_reply(ReplyMode::Reply),
+                ReaderAction::ReplyAll => self.compose_reply(ReplyMode::ReplyAll),
+                ReaderAction::Forward => self.compose_reply(ReplyMode::Forward),
+                ReaderAction::AlwaysAllowRemoteFrom(sender) => {
+                    self.preferences
+                        .remote_content_senders
+                        .insert(sender.trim().to_lowercase());
+                }
+                ReaderAction::Status(sentence) => self.status_note = Some(sentence),
             }
         }
     }
+}
+
+/// A draft read from disk: account index, local id, bytes.
+type DraftBytes = (usize, i64, Vec<u8>);
+
+/// The local id of the message with `message_id` in `folder` (in a job).
+fn find_in_folder(mailbox_dir: &std::path::Path, folder: Folder, message_id: &str) -> Option<i64> {
+    let store = MailStore::open_read_only(mailbox_dir).ok()?;
+    store
+        .list(folder, &Default::default())
+        .ok()?
+        .into_iter()
+        .find(|message| message.summary.message_id.as_deref() == Some(message_id))
+        .map(|message| message.id)
 }
 
 /// Reads and parses one message (in a job).
@@ -1002,6 +1463,7 @@ fn help_ui(ui: &mut egui::Ui) {
 impl eframe::App for HeraldApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         HeraldApp::ui(self, ui);
+        self.startup_benchmark(ui.ctx());
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -74,7 +74,10 @@ impl ServerView {
     fn contents_ui(&mut self, ui: &mut egui::Ui, slot: &AccountSlot) {
         ui.horizontal(|ui| {
             let busy = slot.busy();
-            if ui.add_enabled(!busy, egui::Button::new("⟳ Refresh")).clicked() {
+            if ui
+                .add_enabled(!busy, egui::Button::new("⟳ Refresh"))
+                .clicked()
+            {
                 self.messages = None;
                 slot.submit(Command::ListServer);
             }
@@ -89,7 +92,10 @@ impl ServerView {
                 self.note = Some(format!("Downloading {} message(s)…", chosen.len()));
             }
             if self.confirm_delete {
-                ui.label(format!("Delete {} message(s) from the server for good?", chosen.len()));
+                ui.label(format!(
+                    "Delete {} message(s) from the server for good?",
+                    chosen.len()
+                ));
                 if ui
                     .button(egui::RichText::new("Delete").color(ui.visuals().error_fg_color))
                     .clicked()
@@ -159,11 +165,17 @@ impl ServerView {
                                     }
                                     ui.label(message.from.as_deref().unwrap_or(""));
                                     ui.label(subject);
-                                    ui.label(message.date.map(local_date_short).unwrap_or_default());
+                                    ui.label(
+                                        message.date.map(local_date_short).unwrap_or_default(),
+                                    );
                                     ui.label(format!(
                                         "{}{}",
                                         format_size(message.size),
-                                        if message.downloaded { "  ✔ downloaded" } else { "  not downloaded" }
+                                        if message.downloaded {
+                                            "  ✔ downloaded"
+                                        } else {
+                                            "  not downloaded"
+                                        }
                                     ));
                                     ui.end_row();
                                 }

@@ -147,7 +147,7 @@ pub fn fill(harness: &mut Harness<'static, Option<HeraldApp>>, label: &str, text
     .find(|role| harness.query(By::new().role(*role).label(label)).is_some())
     .unwrap_or_else(|| panic!("no text field labelled {label:?}"));
     let by = || By::new().role(role).label(label);
-    harness.get(by()).click();
+    harness.get(by()).focus();
     harness.step();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness.step();

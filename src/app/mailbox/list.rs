@@ -44,6 +44,8 @@ pub struct ListRow {
     pub message_id: Option<String>,
     /// Lowercase subject, names and addresses: what the search box matches.
     pub haystack: String,
+    /// To and Cc as stored (`Name <address>`), for address completion.
+    pub recipients: Vec<String>,
 }
 
 impl ListRow {
@@ -59,6 +61,12 @@ impl ListRow {
             .filter(|subject| !subject.trim().is_empty())
             .unwrap_or_else(|| "(no subject)".to_owned());
         let date = summary.date.unwrap_or(message.received_at);
+        let recipients: Vec<String> = summary
+            .to
+            .iter()
+            .chain(summary.cc.iter())
+            .cloned()
+            .collect();
         let mut haystack = String::with_capacity(subject.len() + from.len() + from_addr.len() + 64);
         for part in [&subject, &from, &from_addr]
             .into_iter()
@@ -84,6 +92,7 @@ impl ListRow {
             path: message.path,
             message_id: summary.message_id,
             haystack,
+            recipients,
         }
     }
 }
@@ -151,6 +160,9 @@ pub struct Loaded {
     pub problems: Vec<String>,
     /// Unread/total counts of every folder of every source.
     pub counts: Vec<(usize, FolderCounts)>,
+    /// Every address seen in the rows (senders and recipients), once each,
+    /// for completion in the composer.
+    pub addresses: Vec<herald_core::message::Address>,
 }
 
 /// Reads `folder` of every source (read-only, beside the workers). Runs in
@@ -187,11 +199,44 @@ pub fn load(sources: &[Source], folder: Folder) -> Loaded {
             Err(error) => problems.push(herald_core::error::describe(&error)),
         }
     }
+    let addresses = addresses_of(&rows);
     Loaded {
         rows: Arc::new(rows),
         problems,
         counts,
+        addresses,
     }
+}
+
+/// The distinct addresses in `rows`: senders, and To/Cc recipients as
+/// stored (`Name <address>`), keyed by lowercase address.
+fn addresses_of(rows: &[ListRow]) -> Vec<herald_core::message::Address> {
+    use std::collections::{BTreeMap, HashSet};
+    let mut by_email: BTreeMap<String, herald_core::message::Address> = BTreeMap::new();
+    let mut seen_text: HashSet<&str> = HashSet::new();
+    for row in rows {
+        if !row.from_addr.is_empty() {
+            by_email
+                .entry(row.from_addr.to_lowercase())
+                .or_insert_with(|| herald_core::message::Address {
+                    name: (row.from != row.from_addr).then(|| row.from.clone()),
+                    email: row.from_addr.clone(),
+                });
+        }
+        for text in &row.recipients {
+            if !seen_text.insert(text.as_str()) {
+                continue;
+            }
+            if let Ok(list) = herald_core::compose::parse_address_list(text) {
+                for address in list {
+                    by_email
+                        .entry(address.email.to_lowercase())
+                        .or_insert(address);
+                }
+            }
+        }
+    }
+    by_email.into_values().collect()
 }
 
 /// The order in which to show `rows` under `spec`: row indices, sorted,
@@ -264,8 +309,12 @@ pub struct MessageList {
     pub loaded_once: bool,
     /// Per-account problems from the last load.
     pub problems: Vec<String>,
+    /// Addresses seen in the last load.
+    pub addresses: Vec<herald_core::message::Address>,
     scroll_to_selected: bool,
     scroll_offset: f32,
+    seen_overlay: std::collections::HashMap<(usize, i64), bool>,
+    removed: std::collections::HashSet<(usize, i64)>,
 }
 
 /// What the user did in the list this frame.
@@ -289,8 +338,11 @@ impl Default for MessageList {
             arranging: None,
             loaded_once: false,
             problems: Vec::new(),
+            addresses: Vec::new(),
             scroll_to_selected: false,
             scroll_offset: 0.0,
+            seen_overlay: Default::default(),
+            removed: Default::default(),
         }
     }
 }
@@ -319,6 +371,7 @@ impl MessageList {
             self.loading = None;
             if let Ok(loaded) = result {
                 self.problems = loaded.problems;
+                self.addresses = loaded.addresses;
                 counts = Some(loaded.counts);
                 // The old rows stay on screen until the new ones are arranged.
                 self.start_arrange(loaded.rows, waker);
@@ -332,7 +385,7 @@ impl MessageList {
             self.arranging = None;
             if let Ok(order) = result {
                 self.rows = rows;
-                self.order = Arc::new(order);
+                self.order = Arc::new(self.without_removed(&order));
                 self.arranged_for = spec;
                 self.loaded_once = true;
                 if self.selected.is_some() {
@@ -365,46 +418,42 @@ impl MessageList {
             .find(|row| row.account == account && row.id == id)
     }
 
-    /// Marks a row read or unread on screen (the store is told separately).
+    /// Marks a row read or unread on screen at once (the store is told
+    /// through the worker). An overlay, so the 100,000 rows (shared with
+    /// background jobs) are never copied on the UI thread.
     pub fn set_seen(&mut self, account: usize, id: i64, seen: bool) {
-        if let Some(row) = Arc::make_mut(&mut self.rows)
-            .iter_mut()
-            .find(|row| row.account == account && row.id == id)
-        {
-            row.seen = seen;
-        }
+        self.seen_overlay.insert((account, id), seen);
     }
 
-    /// Takes rows off the screen at once (deleted or moved); the next load
-    /// confirms it.
+    /// Whether a row reads as seen, counting changes not yet reloaded.
+    pub fn is_seen(&self, row: &ListRow) -> bool {
+        self.seen_overlay
+            .get(&(row.account, row.id))
+            .copied()
+            .unwrap_or(row.seen)
+    }
+
+    /// Takes rows off the screen at once (deleted or moved): only the
+    /// display order is rebuilt; a later load confirms it.
     pub fn remove(&mut self, account: usize, ids: &[i64]) {
-        let keep: Vec<bool> = self
-            .rows
-            .iter()
-            .map(|row| !(row.account == account && ids.contains(&row.id)))
-            .collect();
-        if keep.iter().all(|keep| *keep) {
-            return;
+        for id in ids {
+            self.removed.insert((account, *id));
         }
-        // Rebuild rows and order together so indices stay valid.
-        let mut new_index = vec![u32::MAX; self.rows.len()];
-        let mut rows = Vec::with_capacity(self.rows.len());
-        for (index, row) in self.rows.iter().enumerate() {
-            if keep[index] {
-                new_index[index] = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-                rows.push(row.clone());
-            }
+        self.order = Arc::new(self.without_removed(&self.order));
+    }
+
+    fn without_removed(&self, order: &[u32]) -> Vec<u32> {
+        if self.removed.is_empty() {
+            return order.to_vec();
         }
-        let order: Vec<u32> = self
-            .order
+        order
             .iter()
-            .filter_map(|index| {
-                let mapped = new_index[*index as usize];
-                (mapped != u32::MAX).then_some(mapped)
+            .copied()
+            .filter(|index| {
+                let row = &self.rows[*index as usize];
+                !self.removed.contains(&(row.account, row.id))
             })
-            .collect();
-        self.rows = Arc::new(rows);
-        self.order = Arc::new(order);
+            .collect()
     }
 
     /// The display position of the selected row.
@@ -542,7 +591,8 @@ impl MessageList {
                 let row = &rows[order[position] as usize];
                 let selected = self.selected == Some((row.account, row.id));
                 let account_name = account_names.get(row.account).map(String::as_str);
-                let response = row_ui(ui, row, selected, &columns, row_height, account_name);
+                let seen = self.is_seen(row);
+                let response = row_ui(ui, row, seen, selected, &columns, row_height, account_name);
                 if response.clicked() {
                     self.selected = Some((row.account, row.id));
                     action = Some(ListAction::Selected(row.account, row.id));
@@ -649,9 +699,11 @@ impl Columns {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn row_ui(
     ui: &mut egui::Ui,
     row: &ListRow,
+    seen: bool,
     selected: bool,
     columns: &Columns,
     row_height: f32,
@@ -661,7 +713,7 @@ fn row_ui(
         egui::vec2(ui.available_width(), row_height),
         egui::Sense::click(),
     );
-    let read_state = if row.seen { "" } else { ", unread" };
+    let read_state = if seen { "" } else { ", unread" };
     let clip_state = if row.has_attachments {
         ", has attachments"
     } else {
@@ -684,12 +736,12 @@ fn row_ui(
     }
     let text_color = if selected {
         visuals.selection.stroke.color
-    } else if row.seen {
+    } else if seen {
         visuals.text_color()
     } else {
         visuals.strong_text_color()
     };
-    let font = if row.seen {
+    let font = if seen {
         egui::TextStyle::Body.resolve(ui.style())
     } else {
         crate::app::fonts::bold_body(ui.style())
@@ -714,7 +766,7 @@ fn row_ui(
             color,
         );
     };
-    if !row.seen {
+    if !seen {
         painter.circle_filled(
             egui::pos2(rect.left() + 7.0, rect.center().y),
             3.5,
@@ -766,6 +818,7 @@ mod tests {
             path: None,
             message_id: None,
             haystack: format!("{}\n{}\n", subject.to_lowercase(), from.to_lowercase()),
+            recipients: Vec::new(),
         }
     }
 
