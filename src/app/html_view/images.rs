@@ -128,32 +128,19 @@ mod tests {
         assert!(decode_mail_image(&truncated).is_err());
     }
 
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffff_u32;
-        for byte in bytes {
-            crc ^= u32::from(*byte);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xedb8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-
     #[test]
     fn a_decompression_bomb_is_refused_by_its_header() {
-        // A PNG header claiming 100000 × 100000 pixels.
-        let mut bomb = png(1, 1);
-        bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
-        bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
-        // Keep the IHDR checksum valid so the header itself is believed.
-        let crc = crc32(&bomb[12..29]);
-        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        // A BMP header (no checksum to keep valid) claiming 30000 × 30000
+        // pixels, with no pixels behind it.
+        let mut bomb = b"BM".to_vec();
+        for field in [54u32, 0, 54, 40, 30_000, 30_000] {
+            bomb.extend_from_slice(&field.to_le_bytes());
+        }
+        bomb.extend_from_slice(&1u16.to_le_bytes()); // planes
+        bomb.extend_from_slice(&24u16.to_le_bytes()); // bits per pixel
+        bomb.extend_from_slice(&[0; 24]); // no compression, default sizes
         let err = decode(&bomb, MAX_OWN_PIXELS).expect_err("must refuse");
-        assert!(err.contains("too large"), "{err}");
+        assert!(err.contains("too large to show (30000×30000)"), "{err}");
     }
 
     #[test]
