@@ -15,7 +15,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// System fonts with CJK (and usually Cyrillic) coverage, most common first.
 const CJK_FONTS: &[&str] = &[
@@ -61,8 +60,6 @@ const BOLD_FONTS: &[&str] = &[
 
 /// The name of the bold family.
 const BOLD_FAMILY: &str = "bold";
-
-static BOLD_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 fn first_readable(candidates: &[&'static str]) -> Option<(&'static str, Vec<u8>)> {
     candidates.iter().find_map(|path| {
@@ -113,23 +110,9 @@ pub fn install_fallback_fonts(ctx: &egui::Context) -> Option<&'static str> {
         fonts
             .families
             .insert(egui::FontFamily::Name(BOLD_FAMILY.into()), bold);
-        BOLD_INSTALLED.store(true, Ordering::Relaxed);
     }
     ctx.set_fonts(fonts);
     cjk_path
-}
-
-/// The body font in bold when a bold face was found, else the body font.
-///
-/// This trusts a process-wide flag; where a context is at hand, [`bold`] is
-/// safer (two contexts in one process may differ, as in tests).
-pub fn bold_body(style: &egui::Style) -> egui::FontId {
-    let body = egui::TextStyle::Body.resolve(style);
-    if BOLD_INSTALLED.load(Ordering::Relaxed) {
-        egui::FontId::new(body.size, egui::FontFamily::Name(BOLD_FAMILY.into()))
-    } else {
-        body
-    }
 }
 
 /// The `bold` family, when this context's fonts have it.

@@ -744,7 +744,7 @@ fn row_ui(
     let font = if seen {
         egui::TextStyle::Body.resolve(ui.style())
     } else {
-        crate::app::fonts::bold_body(ui.style())
+        crate::app::fonts::bold(ui.ctx(), egui::TextStyle::Body.resolve(ui.style()))
     };
     let weak = if selected {
         text_color
