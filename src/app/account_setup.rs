@@ -168,7 +168,8 @@ impl AccountSetup {
 
     fn fill_from_provider(&mut self) {
         let provider = providers::lookup(self.email.trim());
-        if provider.map(|p| p.name) == self.provider.map(|p| p.name) {
+        if provider.is_some() && provider.map(|p| p.name) == self.provider.map(|p| p.name) {
+            // Same provider as before: keep any port or security the user changed.
             return;
         }
         self.provider = provider;
