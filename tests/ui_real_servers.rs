@@ -255,8 +255,8 @@ fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() 
     std::fs::create_dir_all(&saved).expect("mkdir");
     choose_path(&mut harness, "Save all", &saved);
     let saved_file = saved.join("Отчёт 年度.bin");
-    step_until(&mut harness, WAIT, "the saved file", |_| {
-        saved_file.is_file()
-    });
+    // The file exists as soon as saving starts; the reader reports when
+    // it is complete.
+    wait_for_label(&mut harness, "Saved 1 file to", WAIT);
     assert_eq!(std::fs::read(&saved_file).expect("read"), report);
 }
