@@ -28,6 +28,22 @@ fn try_the_demo_mailbox_downloads_the_seeded_inbox_in_every_script() {
         wait_for_label(&mut harness, subject, wait);
     }
     wait_for_label(&mut harness, "new messages.", wait);
+
+    // The server view lists what is on the demo server, all downloaded.
+    harness.get_by_label("🖧 Server").click();
+    wait_for_label(&mut harness, "18 message(s)", wait);
+    // (Rows are virtualised: only those in view exist.)
+    assert!(harness.query_all_by_label_contains("✔ downloaded").count() >= 10);
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("not downloaded")
+            .count(),
+        0
+    );
+    // Settings opens from the toolbar and lists the demo account.
+    harness.get_by_label("⚙ Settings").click();
+    wait_for_label(&mut harness, "Appearance", wait);
+    wait_for_label(&mut harness, "Demo — you@demo.herald.invalid", wait);
     // The demo profile, not the one the window started with, holds the mail.
     assert!(
         !profile.mailbox_dir("Demo").exists(),

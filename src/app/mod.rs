@@ -933,14 +933,19 @@ impl HeraldApp {
         context
     }
 
+    /// The account on screen, or in the unified inbox the selected
+    /// message's.
+    fn current_account_index(&self) -> Option<usize> {
+        match self.selection.mailbox {
+            MailboxChoice::Account(index) => Some(index),
+            MailboxChoice::Unified => self.list.selected.map(|(account, _)| account),
+        }
+    }
+
     /// The account new messages come from: the one on screen, else the
     /// selected message's, else the first.
     fn current_account_name(&self) -> Option<String> {
-        let index = match self.selection.mailbox {
-            MailboxChoice::Account(index) => Some(index),
-            MailboxChoice::Unified => self.list.selected.map(|(account, _)| account),
-        };
-        index
+        self.current_account_index()
             .and_then(|index| self.accounts.get(index))
             .or_else(|| self.accounts.first())
             .map(|slot| slot.account.name.clone())
@@ -1297,6 +1302,19 @@ impl HeraldApp {
                     .clicked()
                 {
                     self.help_open = !self.help_open;
+                }
+                if ui.button("⚙ Settings").clicked() {
+                    self.settings_open = !self.settings_open;
+                }
+                let server_account = self.current_account_index();
+                if ui
+                    .add_enabled(server_account.is_some(), egui::Button::new("🖧 Server"))
+                    .on_hover_text("What is on the POP3 server: download or delete single messages")
+                    .clicked()
+                    && let Some(index) = server_account
+                    && let Some(slot) = self.accounts.get(index)
+                {
+                    self.server_view = Some(ServerView::open(index, slot));
                 }
                 let search_label = ui.label("🔍");
                 let search = ui

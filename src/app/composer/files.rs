@@ -1,11 +1,8 @@
 //! Attached and embedded files: reading them and their thumbnails off the
 //! UI thread, and the Content-IDs that tie inline images to the body.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use herald_core::compose::DraftFile;
 
@@ -165,53 +162,9 @@ fn encode_png(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
     Ok(png)
 }
 
-/// A fresh Content-ID for `filename`: `stem.random@domain`, using only the
-/// characters the core accepts.
-pub fn new_content_id(filename: &str, sender_email: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let stem: String = filename
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .take(40)
-        .collect();
-    let stem = if stem.is_empty() {
-        "image".to_owned()
-    } else {
-        stem
-    };
-    let domain: String = sender_email
-        .rsplit_once('@')
-        .map_or("herald.invalid", |(_, domain)| domain)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
-        .collect();
-    let domain = if domain.is_empty() {
-        "herald.invalid".to_owned()
-    } else {
-        domain
-    };
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("{stem}.{:016x}@{domain}", hasher.finish())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_ids_are_unique_and_valid() {
-        let a = new_content_id("Photo été (1).png", "ann@example.org");
-        let b = new_content_id("Photo été (1).png", "ann@example.org");
-        assert_ne!(a, b);
-        assert!(a.starts_with("Phot1.png.") || a.starts_with("Phot"), "{a}");
-        assert!(a.ends_with("@example.org"), "{a}");
-        assert!(
-            a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c)),
-            "{a}"
-        );
-    }
 
     #[test]
     fn an_image_gets_a_thumbnail_and_a_preview_picture() {

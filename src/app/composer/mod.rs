@@ -722,7 +722,7 @@ impl Composer {
                     .sender()
                     .map(|a| a.sender.email.clone())
                     .unwrap_or_default();
-                let cid = files::new_content_id(&file.file.filename, &email);
+                let cid = herald_core::compose::new_content_id(&file.file.filename, &email);
                 if self.mode == BodyMode::Plain {
                     self.mode = BodyMode::Rich;
                     self.notice = Some(
@@ -1085,7 +1085,7 @@ impl Composer {
                 .compose()
                 .map_err(|err| herald_core::error::describe(&err))?;
             Ok(if placeholder {
-                remove_header(&composed.local_copy, b"to")
+                herald_core::compose::remove_header_field(&composed.local_copy, b"to")
             } else {
                 composed.local_copy
             })
@@ -1250,7 +1250,7 @@ impl Composer {
             self.notice =
                 Some("The body is now rich text, so that the image can be shown in it.".to_owned());
         }
-        let cid = files::new_content_id(&name, &email);
+        let cid = herald_core::compose::new_content_id(&name, &email);
         let reference = self.image_reference(&name, &cid);
         self.insert_at_cursor(&reference);
         if let Some(file) = self.files.get_mut(index) {
@@ -1864,34 +1864,6 @@ fn remove_image_reference(body: &mut String, mode: BodyMode, cid: &str) {
     }
 }
 
-/// Removes a header field (and its folded lines) from a message's header section.
-fn remove_header(message: &[u8], name: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.len());
-    let mut rest = message;
-    let mut skipping = false;
-    while !rest.is_empty() {
-        let line_len = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |i| i + 1);
-        let (line, tail) = rest.split_at(line_len);
-        if line == b"\r\n" || line == b"\n" {
-            out.extend_from_slice(rest);
-            return out;
-        }
-        if !matches!(line.first(), Some(b' ' | b'\t')) {
-            skipping = line.len() > name.len()
-                && line[..name.len()].eq_ignore_ascii_case(name)
-                && line[name.len()] == b':';
-        }
-        if !skipping {
-            out.extend_from_slice(line);
-        }
-        rest = tail;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1923,7 +1895,7 @@ mod tests {
     fn placeholder_to_is_removed_from_drafts() {
         let message = b"From: a@x\r\nTo: a@x,\r\n b@x\r\nSubject: s\r\n\r\nTo: body stays\r\n";
         assert_eq!(
-            remove_header(message, b"to"),
+            herald_core::compose::remove_header_field(message, b"to"),
             b"From: a@x\r\nSubject: s\r\n\r\nTo: body stays\r\n"
         );
     }

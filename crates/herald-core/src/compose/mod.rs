@@ -371,6 +371,24 @@ fn valid_content_id(id: &str) -> Result<String, ComposeError> {
     }
 }
 
+/// A fresh Content-ID for an image named `filename` sent by
+/// `sender_email`: `stem.token@domain`, with only characters that
+/// [`Draft::compose`] accepts (for a composer that must reference the image
+/// before the message is built).
+pub fn new_content_id(filename: &str, sender_email: &str) -> String {
+    let domain: String = sender_email
+        .rsplit_once('@')
+        .map_or("herald.invalid", |(_, domain)| domain)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    if domain.is_empty() {
+        generated_content_id(filename, "herald.invalid")
+    } else {
+        generated_content_id(filename, &domain)
+    }
+}
+
 fn generated_content_id(filename: &str, domain: &str) -> String {
     let stem: String = filename
         .chars()
@@ -479,7 +497,9 @@ impl ComposedMessage {
     }
 }
 
-fn remove_header_field(message: &[u8], name: &[u8]) -> Vec<u8> {
+/// `message` without the header field `name` (any case, with its folded
+/// lines); the body is left alone.
+pub fn remove_header_field(message: &[u8], name: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len());
     let mut rest = message;
     let mut skipping = false;

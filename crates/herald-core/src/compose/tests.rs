@@ -275,3 +275,17 @@ fn an_existing_message_needs_a_sender_and_a_recipient() {
         Err(ComposeError::NoRecipient)
     ));
 }
+
+#[test]
+fn content_ids_are_unique_and_valid() {
+    let a = new_content_id("Photo été (1).png", "ann@example.org");
+    let b = new_content_id("Photo été (1).png", "ann@example.org");
+    assert_ne!(a, b);
+    assert!(a.starts_with("Phot1.png.") || a.starts_with("Phot"), "{a}");
+    assert!(a.ends_with("@example.org"), "{a}");
+    assert!(
+        a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c)),
+        "{a}"
+    );
+}
