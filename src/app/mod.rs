@@ -236,11 +236,7 @@ impl HeraldApp {
         let dialogs = setup
             .dialogs
             .unwrap_or_else(|| FileDialogs::new(Arc::clone(&waker)));
-        let mailbox = if accounts.len() > 1 {
-            MailboxChoice::Unified
-        } else {
-            MailboxChoice::Account(0)
-        };
+        let mailbox = default_mailbox(accounts.len());
         let mut app = HeraldApp {
             profile: setup.profile,
             accounts_state,
@@ -586,11 +582,7 @@ impl HeraldApp {
         }
         if self.get_mail_when_ready && self.accounts.iter().any(AccountSlot::started) {
             self.get_mail_when_ready = false;
-            self.selection.mailbox = if self.accounts.len() > 1 {
-                MailboxChoice::Unified
-            } else {
-                MailboxChoice::Account(0)
-            };
+            self.selection.mailbox = default_mailbox(self.accounts.len());
             self.get_mail();
         }
         if let Some(counts) = self.list.poll(&self.waker) {
@@ -750,11 +742,9 @@ impl HeraldApp {
                         .iter_mut()
                         .find(|composer| composer.id() == id)
                 });
-                match (&result, composer) {
-                    // The composer shows its own failure, in the engine's words.
-                    (_, Some(composer)) => composer.send_finished(result.clone().map(|_| ())),
-                    (Err(_), None) => {}
-                    (Ok(_), None) => {}
+                // The composer shows its own failure, in the engine's words.
+                if let Some(composer) = composer {
+                    composer.send_finished(result.clone().map(|_| ()));
                 }
                 slot.outcome = Some(match result {
                     Ok(_) => Outcome::Done("Message sent.".into()),
@@ -1068,11 +1058,7 @@ impl HeraldApp {
         };
         let dir = slot.mailbox_dir.clone();
         self.opening_draft = Some(Job::spawn("draft-read", &self.waker, move || {
-            let store = MailStore::open_read_only(&dir)
-                .map_err(|error| herald_core::error::describe(&error))?;
-            let path = store
-                .get(id)
-                .map_err(|error| herald_core::error::describe(&error))?
+            let path = stored_message(&dir, id)?
                 .and_then(|message| message.path)
                 .ok_or_else(|| "This draft is no longer in the mailbox.".to_owned())?;
             let bytes = std::fs::read(&path)
@@ -1230,11 +1216,7 @@ impl HeraldApp {
                                 account_setup::remove_account(&profile, &passwords, &name)
                             }));
                         self.selection = Selection {
-                            mailbox: if self.accounts.len() > 1 {
-                                MailboxChoice::Unified
-                            } else {
-                                MailboxChoice::Account(0)
-                            },
+                            mailbox: default_mailbox(self.accounts.len()),
                             folder: Folder::Inbox,
                         };
                         self.list = MessageList::default();
@@ -1400,13 +1382,31 @@ fn find_in_folder(mailbox_dir: &std::path::Path, folder: Folder, message_id: &st
         .map(|message| message.id)
 }
 
+/// The index row of message `id`, read beside the account's worker (in a
+/// job).
+fn stored_message(
+    mailbox_dir: &std::path::Path,
+    id: i64,
+) -> Result<Option<herald_core::store::StoredMessage>, String> {
+    let describe = |error: herald_core::store::StoreError| herald_core::error::describe(&error);
+    MailStore::open_read_only(mailbox_dir)
+        .map_err(describe)?
+        .get(id)
+        .map_err(describe)
+}
+
+/// Unified when there are several accounts, else the only one.
+fn default_mailbox(account_count: usize) -> MailboxChoice {
+    if account_count > 1 {
+        MailboxChoice::Unified
+    } else {
+        MailboxChoice::Account(0)
+    }
+}
+
 /// Reads and parses one message (in a job).
 fn open_message(mailbox_dir: &std::path::Path, id: i64) -> Result<Arc<Message>, String> {
-    let store = MailStore::open_read_only(mailbox_dir)
-        .map_err(|error| herald_core::error::describe(&error))?;
-    let stored = store
-        .get(id)
-        .map_err(|error| herald_core::error::describe(&error))?
+    let stored = stored_message(mailbox_dir, id)?
         .ok_or_else(|| "This message is no longer in the mailbox.".to_owned())?;
     let Some(path) = stored.path else {
         return Err(
