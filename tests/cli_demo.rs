@@ -54,6 +54,16 @@ fn inbox(profile: &Path) -> Vec<Value> {
         .clone()
 }
 
+/// The subjects `list --search WORDS` shows.
+fn search_subjects(profile: &Path, words: &str) -> Vec<String> {
+    json(&run(profile, &["list", "--search", words, "--json"]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
 /// Kills the server if the test fails half-way.
 struct Server(Child);
 
@@ -106,6 +116,18 @@ fn demo_serve_hosts_a_profile_that_fetch_list_and_send_use() {
         assert!(subjects.contains(&expected), "{expected} in {subjects:?}");
     }
 
+    // `list --search` looks in the message text too, in any charset the
+    // messages came in (the search index is built on first use).
+    for (words, subject) in [
+        ("会議室", "来週の打ち合わせについて"),
+        ("БЕЛЫЕ ночи", "Привет из Санкт-Петербурга"),
+        ("biergarten grüße", "Grüße aus München"),
+        ("爬山", "周末一起去爬山吗？"),
+    ] {
+        assert_eq!(search_subjects(&profile, words), vec![subject], "{words}");
+    }
+    assert!(search_subjects(&profile, "CLI test").is_empty());
+
     let text = profile.join("note.txt");
     std::fs::write(&text, "Sent from the CLI test.\n").unwrap();
     let sent = json(&run(
@@ -130,6 +152,11 @@ fn demo_serve_hosts_a_profile_that_fetch_list_and_send_use() {
     let messages = inbox(&profile);
     assert_eq!(messages.len(), SEEDED + 1);
     assert!(messages.iter().any(|m| m["subject"] == "Note to self 📝"));
+    // The new message's text joined the index.
+    assert_eq!(
+        search_subjects(&profile, "cli test"),
+        vec!["Note to self 📝"]
+    );
 
     // Closing stdin stops the servers and the process.
     drop(server.0.stdin.take());

@@ -168,6 +168,33 @@ fn list_sorts_searches_and_opens_with_the_keyboard_and_marks_read() {
         order(h).len() == 3
     });
 
+    // The message text is searched too (through the search index, built in
+    // the background): a word only in a body, any case, any script; each
+    // word may match the headers or the text.
+    for (query, subject) in [
+        ("third", "Zulu report"),
+        ("ВТОРОЕ", "Встреча"),
+        ("carl bod", "Zulu report"),
+    ] {
+        harness.get_by_label("🔍").click();
+        harness
+            .get_by_role(egui::accesskit::Role::TextInput)
+            .type_text(query);
+        step_until(
+            &mut harness,
+            WAIT,
+            &format!("text search for {query}"),
+            |h| {
+                let rows = order(h);
+                rows.len() == 1 && rows[0].contains(subject)
+            },
+        );
+        search_clear(&mut harness);
+        step_until(&mut harness, WAIT, "search cleared", |h| {
+            order(h).len() == 3
+        });
+    }
+
     // Keyboard: Down selects the first row and opens it in the reader.
     harness.key_press(egui::Key::ArrowDown);
     wait_for_label(&mut harness, "first body", WAIT);

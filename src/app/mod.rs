@@ -1305,10 +1305,17 @@ impl HeraldApp {
                             .hint_text("Search (Ctrl+F)")
                             .desired_width(220.0),
                     )
-                    .labelled_by(search_label.id);
+                    .labelled_by(search_label.id)
+                    .on_hover_text(
+                        "Shows messages with every word you type in the subject, the people \
+                         and addresses, or the text and attachment names",
+                    );
                 if self.focus_search {
                     search.request_focus();
                     self.focus_search = false;
+                }
+                if let Some(note) = self.list.text_search_note() {
+                    ui.label(egui::RichText::new(note).weak().small());
                 }
                 if (search.has_focus() || search.lost_focus())
                     && ui.input(|input| input.key_pressed(egui::Key::Escape))

@@ -19,6 +19,19 @@ pub fn format_size(bytes: u64) -> String {
     }
 }
 
+/// A count with thousands separated: `1,234,567`.
+pub fn format_count(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (n, digit) in digits.chars().enumerate() {
+        if n > 0 && (digits.len() - n).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 fn local(unix_seconds: i64) -> Option<DateTime<Local>> {
     Local.timestamp_opt(unix_seconds, 0).single()
 }
@@ -62,6 +75,15 @@ pub fn address_list(addresses: &[Address]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000), "1,000");
+        assert_eq!(format_count(100_000), "100,000");
+        assert_eq!(format_count(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn sizes_read_naturally() {

@@ -43,6 +43,11 @@ pub struct ListArgs {
     /// inbox, sent, drafts, outbox or trash.
     #[arg(long, default_value = "inbox")]
     folder: String,
+    /// Only messages with every word of this in the subject, the sender,
+    /// To/Cc, or the message text and attachment names (the account's
+    /// search index is brought up to date first).
+    #[arg(long, value_name = "WORDS")]
+    search: Option<String>,
     /// Print a JSON array.
     #[arg(long)]
     json: bool,
@@ -333,7 +338,20 @@ pub fn list(profile: Option<PathBuf>, args: ListArgs) -> CliResult {
             offset: 0,
             limit: usize::MAX,
         };
+        let words = herald_core::search::query_words(args.search.as_deref().unwrap_or(""));
+        let text_hits = if words.is_empty() {
+            None
+        } else {
+            herald_core::search::update_mailbox(&dir, &mut |_| true)?;
+            Some(herald_core::search::find_in_mailbox(&dir, &words)?)
+        };
         for message in store.list(folder, &query)? {
+            if let Some(hits) = &text_hits {
+                let haystack = herald_core::search::header_haystack(&message.summary);
+                if !herald_core::search::matches(&words, &haystack, Some(hits), message.id) {
+                    continue;
+                }
+            }
             entries.push(ListEntry {
                 account: account.name.clone(),
                 folder: folder.as_str(),

@@ -3,7 +3,8 @@
 //! Everything the window, the CLI and the tests need goes through this crate:
 //! the mail model and MIME parsing ([`message`]), saving attachments safely
 //! ([`attachment`]), composing ([`compose`]), account settings and profile
-//! folders ([`account`]) and passwords ([`credentials`]), and a demo mail
+//! folders ([`account`]) and passwords ([`credentials`]), searching mail
+//! ([`search`]), and a demo mail
 //! sandbox for trying Herald without an account ([`demo`]).
 //!
 //! This crate must never depend on egui, eframe, winit or rfd: `.ci/run`
@@ -22,6 +23,7 @@ pub mod message;
 pub mod net;
 pub mod outgoing;
 pub mod pop3;
+pub mod search;
 pub mod session;
 pub mod smtp;
 pub mod store;

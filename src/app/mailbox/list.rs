@@ -10,6 +10,8 @@ use herald_core::store::{Folder, ListQuery, MailStore, StoredMessage};
 use crate::app::jobs::{Job, Waker};
 use crate::app::text::{format_size, local_date_short};
 
+use super::text_search::{HitsByAccount, TextSearch};
+
 /// One message as the list draws it: every string prepared by the loader,
 /// so drawing a row formats nothing.
 #[derive(Debug, Clone)]
@@ -42,7 +44,8 @@ pub struct ListRow {
     pub path: Option<PathBuf>,
     /// The Message-ID header.
     pub message_id: Option<String>,
-    /// Lowercase subject, names and addresses: what the search box matches.
+    /// Lowercase subject, names and addresses: what the search box matches
+    /// besides the message text ([`herald_core::search::header_haystack`]).
     pub haystack: String,
     /// To and Cc as stored (`Name <address>`), for address completion.
     pub recipients: Vec<String>,
@@ -50,6 +53,7 @@ pub struct ListRow {
 
 impl ListRow {
     fn from_stored(account: usize, message: StoredMessage) -> ListRow {
+        let haystack = herald_core::search::header_haystack(&message.summary);
         let summary = message.summary;
         let from_addr = summary.from_addr.unwrap_or_default();
         let from = summary
@@ -67,15 +71,6 @@ impl ListRow {
             .chain(summary.cc.iter())
             .cloned()
             .collect();
-        let mut haystack = String::with_capacity(subject.len() + from.len() + from_addr.len() + 64);
-        for part in [&subject, &from, &from_addr]
-            .into_iter()
-            .chain(summary.to.iter())
-            .chain(summary.cc.iter())
-        {
-            haystack.push_str(&part.to_lowercase());
-            haystack.push('\n');
-        }
         ListRow {
             account,
             id: message.id,
@@ -147,6 +142,7 @@ pub type FolderCounts = [(u64, u64); 5];
 /// A job arranging a set of rows for a spec.
 struct Arranging {
     spec: ViewSpec,
+    hits: Option<Arc<HitsByAccount>>,
     rows: Arc<Vec<ListRow>>,
     job: Job<Vec<u32>>,
 }
@@ -240,20 +236,17 @@ fn addresses_of(rows: &[ListRow]) -> Vec<herald_core::message::Address> {
 }
 
 /// The order in which to show `rows` under `spec`: row indices, sorted,
-/// only those matching the search. Runs in a [`Job`].
-pub fn arrange(rows: &[ListRow], spec: &ViewSpec) -> Vec<u32> {
-    let needles: Vec<String> = spec
-        .search
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect();
+/// only those matching the search: every word of it is in the row's
+/// subject, people or addresses, or (per `text_hits`, from the search
+/// index) in the message's text. Runs in a [`Job`].
+pub fn arrange(rows: &[ListRow], spec: &ViewSpec, text_hits: Option<&HitsByAccount>) -> Vec<u32> {
+    let words = herald_core::search::query_words(&spec.search);
     let mut order: Vec<u32> = rows
         .iter()
         .enumerate()
         .filter(|(_, row)| {
-            needles
-                .iter()
-                .all(|needle| row.haystack.contains(needle.as_str()))
+            let hits = text_hits.and_then(|hits| hits.get(&row.account));
+            herald_core::search::matches(&words, &row.haystack, hits, row.id)
         })
         .filter_map(|(index, _)| u32::try_from(index).ok())
         .collect();
@@ -300,6 +293,12 @@ pub struct MessageList {
     pub spec: ViewSpec,
     /// The spec `order` was computed for.
     arranged_for: ViewSpec,
+    /// The text hits `order` was computed with.
+    arranged_hits: Option<Arc<HitsByAccount>>,
+    /// The mailboxes shown (for searching their text).
+    sources: Vec<Source>,
+    /// Searching message text.
+    text: TextSearch,
     /// The selected row (account, id), kept across reloads.
     pub selected: Option<(usize, i64)>,
     loading: Option<Job<Loaded>>,
@@ -333,6 +332,9 @@ impl Default for MessageList {
             order: Arc::new(Vec::new()),
             spec: ViewSpec::default(),
             arranged_for: ViewSpec::default(),
+            arranged_hits: None,
+            sources: Vec::new(),
+            text: TextSearch::default(),
             selected: None,
             loading: None,
             arranging: None,
@@ -350,7 +352,10 @@ impl Default for MessageList {
 impl MessageList {
     /// Starts reading the folder again (the current rows stay on screen
     /// until the new ones arrive).
+    /// The mailboxes' search indexes are brought up to date too.
     pub fn reload(&mut self, sources: Vec<Source>, folder: Folder, waker: &Waker) {
+        self.text.update_indexes(&sources, waker);
+        self.sources = sources.clone();
         self.loading = Some(Job::spawn("list-load", waker, move || {
             load(&sources, folder)
         }));
@@ -359,6 +364,20 @@ impl MessageList {
     /// True while rows are being read or arranged.
     pub fn busy(&self) -> bool {
         self.loading.is_some() || self.arranging.is_some()
+    }
+
+    /// True while the message text is being searched for the search box's
+    /// words (the list shows header matches meanwhile).
+    pub fn searching_text(&self) -> bool {
+        let words = herald_core::search::query_words(&self.spec.search);
+        self.text.searching(&words)
+    }
+
+    /// A note for beside the search box about the text search: searching,
+    /// indexing progress, or a problem.
+    pub fn text_search_note(&self) -> Option<String> {
+        let words = herald_core::search::query_words(&self.spec.search);
+        self.text.note(&words, &self.sources)
     }
 
     /// Takes finished background work; returns fresh counts when a load
@@ -377,23 +396,36 @@ impl MessageList {
                 self.start_arrange(loaded.rows, waker);
             }
         }
+        let words = herald_core::search::query_words(&self.spec.search);
+        self.text.poll(&words, &self.sources, waker);
         if let Some(arranging) = &mut self.arranging
             && let Some(result) = arranging.job.try_take()
         {
             let spec = arranging.spec.clone();
+            let hits = arranging.hits.take();
             let rows = Arc::clone(&arranging.rows);
             self.arranging = None;
             if let Ok(order) = result {
                 self.rows = rows;
                 self.order = Arc::new(self.without_removed(&order));
                 self.arranged_for = spec;
+                self.arranged_hits = hits;
                 self.loaded_once = true;
                 if self.selected.is_some() {
                     self.scroll_to_selected = true;
                 }
             }
         }
-        if self.arranging.is_none() && self.loading.is_none() && self.arranged_for != self.spec {
+        let hits = self.text.hits_for(&words);
+        let hits_changed = match (&hits, &self.arranged_hits) {
+            (Some(new), Some(old)) => !Arc::ptr_eq(new, old),
+            (None, None) => false,
+            _ => true,
+        };
+        if self.arranging.is_none()
+            && self.loading.is_none()
+            && (self.arranged_for != self.spec || hits_changed)
+        {
             self.start_arrange(Arc::clone(&self.rows), waker);
         }
         counts
@@ -401,12 +433,19 @@ impl MessageList {
 
     fn start_arrange(&mut self, rows: Arc<Vec<ListRow>>, waker: &Waker) {
         let spec = self.spec.clone();
+        let hits = self
+            .text
+            .hits_for(&herald_core::search::query_words(&spec.search));
         let job_spec = spec.clone();
+        let job_hits = hits.clone();
         let job_rows = Arc::clone(&rows);
         self.arranging = Some(Arranging {
             spec,
+            hits,
             rows,
-            job: Job::spawn("list-arrange", waker, move || arrange(&job_rows, &job_spec)),
+            job: Job::spawn("list-arrange", waker, move || {
+                arrange(&job_rows, &job_spec, job_hits.as_deref())
+            }),
         });
     }
 
@@ -554,6 +593,9 @@ impl MessageList {
             ui.vertical_centered(|ui| {
                 if !self.loaded_once || self.busy() {
                     ui.spinner();
+                } else if self.searching_text() {
+                    ui.spinner();
+                    ui.label(egui::RichText::new("Searching message text…").weak());
                 } else if self.rows.is_empty() {
                     ui.label(egui::RichText::new(empty_text).weak());
                 } else {
@@ -801,6 +843,10 @@ fn row_ui(
 mod tests {
     use super::*;
 
+    fn arrange_headers(rows: &[ListRow], spec: &ViewSpec) -> Vec<u32> {
+        arrange(rows, spec, None)
+    }
+
     fn row(index: i64, from: &str, subject: &str, date: i64, size: u64) -> ListRow {
         ListRow {
             account: 0,
@@ -835,35 +881,78 @@ mod tests {
             search: search.to_owned(),
         };
         assert_eq!(
-            arrange(&rows, &spec(SortKey::Date, true, "")),
+            arrange_headers(&rows, &spec(SortKey::Date, true, "")),
             vec![0, 2, 1]
         );
         assert_eq!(
-            arrange(&rows, &spec(SortKey::Date, false, "")),
+            arrange_headers(&rows, &spec(SortKey::Date, false, "")),
             vec![1, 2, 0]
         );
         assert_eq!(
-            arrange(&rows, &spec(SortKey::From, false, "")),
+            arrange_headers(&rows, &spec(SortKey::From, false, "")),
             vec![1, 2, 0]
         );
         // "Re:" is ignored: "budget 2025" < "budget draft" < "lunch".
         assert_eq!(
-            arrange(&rows, &spec(SortKey::Subject, false, "")),
+            arrange_headers(&rows, &spec(SortKey::Subject, false, "")),
             vec![0, 2, 1]
         );
         assert_eq!(
-            arrange(&rows, &spec(SortKey::Size, true, "")),
+            arrange_headers(&rows, &spec(SortKey::Size, true, "")),
             vec![2, 0, 1]
         );
         assert_eq!(
-            arrange(&rows, &spec(SortKey::Date, true, "BUDGET")),
+            arrange_headers(&rows, &spec(SortKey::Date, true, "BUDGET")),
             vec![0, 2]
         );
         assert_eq!(
-            arrange(&rows, &spec(SortKey::Date, true, "budget bob")),
+            arrange_headers(&rows, &spec(SortKey::Date, true, "budget bob")),
             vec![2]
         );
-        assert!(arrange(&rows, &spec(SortKey::Date, true, "nothing")).is_empty());
+        assert!(arrange_headers(&rows, &spec(SortKey::Date, true, "nothing")).is_empty());
+    }
+
+    #[test]
+    fn each_word_may_match_the_headers_or_the_message_text() {
+        let rows = vec![
+            row(1, "Zoe", "Budget", 30, 1),
+            row(2, "adam", "Lunch", 20, 1),
+            row(3, "Bob", "Trip", 10, 1),
+        ];
+        let spec = ViewSpec {
+            search: "zoe invoice".to_owned(),
+            ..ViewSpec::default()
+        };
+        // "invoice" is in the text of messages 1 and 3; "zoe" in none.
+        let mut hits = HitsByAccount::new();
+        hits.insert(
+            0,
+            herald_core::search::TextHits {
+                words: vec!["zoe".into(), "invoice".into()],
+                ids: vec![Default::default(), [1, 3].into_iter().collect()],
+                coverage: Default::default(),
+            },
+        );
+        assert_eq!(arrange(&rows, &spec, Some(&hits)), vec![0]);
+        assert!(arrange(&rows, &spec, None).is_empty());
+        let text_only = ViewSpec {
+            search: "invoice".to_owned(),
+            ..ViewSpec::default()
+        };
+        let mut invoice = HitsByAccount::new();
+        invoice.insert(
+            0,
+            herald_core::search::TextHits {
+                words: vec!["invoice".into()],
+                ids: vec![[1, 3].into_iter().collect()],
+                coverage: Default::default(),
+            },
+        );
+        assert_eq!(arrange(&rows, &text_only, Some(&invoice)), vec![0, 2]);
+        // Hits of another account do not count.
+        let mut elsewhere = HitsByAccount::new();
+        elsewhere.insert(1, invoice[&0].clone());
+        assert!(arrange(&rows, &text_only, Some(&elsewhere)).is_empty());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! folders (and a unified inbox), and the message list.
 
 pub mod list;
+pub mod text_search;
 
 use herald_core::store::Folder;
 

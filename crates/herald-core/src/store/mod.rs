@@ -154,6 +154,18 @@ pub struct Flags {
     pub flagged: bool,
 }
 
+/// Where one downloaded message's file is ([`MailStore::message_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageFile {
+    /// The message's local id (never reused).
+    pub id: i64,
+    /// Its folder.
+    pub folder: Folder,
+    /// The file, `cur/` or `new/` of the folder; its name changes with its
+    /// flags (`:2,S`), the part before the `:` never does.
+    pub path: PathBuf,
+}
+
 /// What the message list shows about a message, taken from its headers by
 /// the caller. All text is stored exactly as given (neutralise it for
 /// display, not here).
@@ -615,6 +627,31 @@ impl MailStore {
                 |row| index::message_from_row(row, &self.maildir_root),
             )?;
             rows.collect()
+        })
+    }
+
+    /// Every downloaded message's file, in every folder, by id. For work
+    /// that reads each message once (the search index).
+    pub fn message_files(&self) -> Result<Vec<MessageFile>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT id, folder, subdir, file_name FROM messages
+                 WHERE state = 1 ORDER BY id",
+            )?;
+            let rows = statement.query_map([], |row| {
+                let folder = index::folder_at(row, 1)?;
+                let subdir: Option<String> = row.get(2)?;
+                let file_name: Option<String> = row.get(3)?;
+                let path = match (subdir.as_deref().and_then(Subdir::from_name), file_name) {
+                    (Some(subdir), Some(name)) => {
+                        Some(maildir::subdir_path(&self.maildir_root, folder, subdir).join(name))
+                    }
+                    _ => None,
+                };
+                let id: i64 = row.get(0)?;
+                Ok(path.map(|path| MessageFile { id, folder, path }))
+            })?;
+            rows.filter_map(Result::transpose).collect()
         })
     }
 
