@@ -72,6 +72,7 @@ impl TextSearch {
         let job_dir = dir.clone();
         let job_waker = Arc::clone(waker);
         let job = Job::spawn("search-index", waker, move || {
+            lower_this_threads_priority();
             search::update_mailbox(&job_dir, &mut |coverage| {
                 if let Ok(mut progress) = shared.lock() {
                     *progress = coverage;
@@ -204,5 +205,15 @@ impl TextSearch {
                 format_count(total.total)
             )
         })
+    }
+}
+
+/// Lets the UI thread (and the account workers) go first when the cores
+/// are busy: indexing is never urgent. Linux only (a thread's nice value).
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = rustix::thread::gettid();
+        let _ = rustix::process::setpriority_process(Some(thread), 10);
     }
 }
