@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use herald::app::desktop::RecordingDesktop;
 use herald::app::file_dialog::FileDialogs;
 use herald::app::jobs::Waker;
+use herald::app::open_folders::OpenFolders;
 use herald::app::reader::{BodyMode, ReaderAction, ReaderContext, ReaderView};
 use herald_core::compose::{Draft, DraftBody, DraftFile, InlineImage};
 use herald_core::message::{Address, Message};
@@ -33,6 +35,8 @@ fn context(remote_allowed: bool) -> ReaderContext {
         remote_allowed_for_sender: remote_allowed,
         waker: waker(),
         dialogs: FileDialogs::in_app_only(waker()),
+        desktop: Arc::new(RecordingDesktop::default()),
+        open_folders: OpenFolders::new(std::env::temp_dir()),
     }
 }
 

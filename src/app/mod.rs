@@ -10,11 +10,13 @@
 pub mod account_setup;
 pub mod accounts;
 pub mod composer;
+pub mod desktop;
 pub mod file_dialog;
 mod fonts;
 pub mod html_view;
 pub mod jobs;
 pub mod mailbox;
+pub mod open_folders;
 pub mod prefs;
 pub mod reader;
 pub mod server_view;
@@ -30,7 +32,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use herald_core::account::{AccountList, Profile};
-use herald_core::credentials::{PasswordStore, StoreStatus};
+use herald_core::credentials::PasswordStore;
 use herald_core::engine::{Command, Event, EventKind, LocalEdit, LocalEditDone};
 use herald_core::message::Message;
 use herald_core::store::{Folder, MailStore};
@@ -38,6 +40,7 @@ use herald_core::store::{Folder, MailStore};
 use account_setup::AccountSetup;
 use accounts::{AccountSlot, EditOrigin, Outcome};
 use composer::{Composer, ComposerAction, ComposerContext, ReplyMode, SenderAccount};
+use desktop::{Desktop, Notification, SystemDesktop};
 use file_dialog::FileDialogs;
 use herald_core::credentials::PasswordLocation;
 use herald_core::demo::DemoSandbox;
@@ -45,6 +48,7 @@ use herald_core::message::Address;
 use jobs::{Job, Waker};
 use mailbox::list::{ListAction, MessageList, Source};
 use mailbox::{MailboxChoice, Selection};
+use open_folders::OpenFolders;
 use prefs::Preferences;
 use reader::{ReaderAction, ReaderContext, ReaderView};
 use server_view::ServerView;
@@ -77,13 +81,8 @@ pub fn run_with(setup: AppSetup) -> ExitCode {
         options,
         Box::new(move |creation| {
             setup_context(&creation.egui_ctx);
-            let preferences = creation
-                .storage
-                .and_then(|storage| eframe::get_value(storage, prefs::STORAGE_KEY))
-                .unwrap_or_default();
             let mut app = HeraldApp::new(setup, &creation.egui_ctx);
-            app.preferences = preferences;
-            app.preferences.apply(&creation.egui_ctx);
+            app.restore_preferences(creation.storage, &creation.egui_ctx);
             Ok(Box::new(app))
         }),
     );
@@ -120,6 +119,11 @@ pub struct AppSetup {
     pub keep_alive: Option<Box<dyn std::any::Any>>,
     /// Get mail for every account as soon as the window opens.
     pub get_mail_on_start: bool,
+    /// Opening files and links, notifications; `None`: [`SystemDesktop`].
+    pub desktop: Option<Arc<dyn Desktop>>,
+    /// Where attachments opened with the system's program are saved first;
+    /// `None`: the system's temporary folder.
+    pub temp_dir: Option<PathBuf>,
 }
 
 impl AppSetup {
@@ -131,6 +135,8 @@ impl AppSetup {
             dialogs: None,
             keep_alive: None,
             get_mail_on_start: false,
+            desktop: None,
+            temp_dir: None,
         }
     }
 }
@@ -169,9 +175,6 @@ pub struct HeraldApp {
     accounts_state: AccountsState,
     accounts: Vec<AccountSlot>,
     passwords: Passwords,
-    /// The password store is the OS store Herald opened (not one given by
-    /// the demo or a test): its problems are worth a banner.
-    passwords_from_os: bool,
     events: Receiver<Event>,
     event_sender: Sender<Event>,
     waker: Waker,
@@ -200,6 +203,8 @@ pub struct HeraldApp {
     opening_draft: Option<Job<Result<DraftBytes, String>>>,
     outbox_cleanups: Vec<Job<Option<(usize, i64)>>>,
     bench_frames: u64,
+    desktop: Arc<dyn Desktop>,
+    open_folders: OpenFolders,
     _keep_alive: Option<Box<dyn std::any::Any>>,
 }
 
@@ -223,7 +228,6 @@ impl HeraldApp {
                 Vec::new(),
             ),
         };
-        let passwords_from_os = setup.passwords.is_none();
         let passwords = match setup.passwords {
             Some(store) => Passwords::Ready(store),
             None => {
@@ -237,12 +241,13 @@ impl HeraldApp {
             .dialogs
             .unwrap_or_else(|| FileDialogs::new(Arc::clone(&waker)));
         let mailbox = default_mailbox(accounts.len());
+        let open_folders = OpenFolders::new(setup.temp_dir.unwrap_or_else(std::env::temp_dir));
+        open_folders.remove_stale_in_background(open_folders::STALE_AFTER);
         let mut app = HeraldApp {
             profile: setup.profile,
             accounts_state,
             accounts,
             passwords,
-            passwords_from_os,
             events,
             event_sender,
             waker,
@@ -272,6 +277,10 @@ impl HeraldApp {
             opening_draft: None,
             outbox_cleanups: Vec::new(),
             bench_frames: 0,
+            desktop: setup
+                .desktop
+                .unwrap_or_else(|| Arc::new(SystemDesktop::new())),
+            open_folders,
             _keep_alive: setup.keep_alive,
         };
         app.start_workers_if_ready();
@@ -303,7 +312,6 @@ impl HeraldApp {
         }
         self.profile = profile;
         self.passwords = Passwords::Ready(passwords);
-        self.passwords_from_os = false;
         self._keep_alive = Some(keep_alive);
         self.selection = Selection {
             mailbox: MailboxChoice::Account(0),
@@ -373,6 +381,19 @@ impl HeraldApp {
     /// The profile on screen.
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// Takes the preferences saved in eframe's `storage` by
+    /// [`eframe::App::save`] (defaults without one) and applies them to `ctx`.
+    pub fn restore_preferences(
+        &mut self,
+        storage: Option<&dyn eframe::Storage>,
+        ctx: &egui::Context,
+    ) {
+        self.preferences = storage
+            .and_then(|storage| eframe::get_value(storage, prefs::STORAGE_KEY))
+            .unwrap_or_default();
+        self.preferences.apply(ctx);
     }
 
     /// `HERALD_BENCH_STARTUP=1` (bench/ui_frames.py): prints `first_frame`
@@ -572,7 +593,7 @@ impl HeraldApp {
             && let Some(result) = job.try_take()
         {
             let store = result.unwrap_or_else(|_| {
-                PasswordStore::session_only(
+                PasswordStore::unavailable(
                     herald_core::credentials::service_name(&self.profile),
                     "the credential store could not be opened",
                 )
@@ -614,6 +635,8 @@ impl HeraldApp {
                         remote_allowed_for_sender: self.preferences.remote_allowed(&sender),
                         waker: Arc::clone(&self.waker),
                         dialogs: self.dialogs.clone(),
+                        desktop: Arc::clone(&self.desktop),
+                        open_folders: self.open_folders.clone(),
                     };
                     Reader::Open {
                         key,
@@ -719,6 +742,7 @@ impl HeraldApp {
                         if report.downloaded > 0 {
                             notify_new_mail(
                                 ctx,
+                                self.desktop.as_ref(),
                                 &self.preferences,
                                 &slot.account.name,
                                 report.downloaded,
@@ -1094,6 +1118,7 @@ impl HeraldApp {
             let mut add = false;
             let mut demo = false;
             egui::CentralPanel::default().show(ui, |ui| {
+                self.credential_store_banner_ui(ui);
                 (add, demo) = welcome_ui(
                     ui,
                     self.demo_starting.is_some(),
@@ -1195,7 +1220,6 @@ impl HeraldApp {
                 .settings
                 .show(ctx, &mut open, &self.accounts, &mut self.preferences);
             self.settings_open = open;
-            self.preferences.apply(ctx);
             match action {
                 Some(SettingsAction::AddAccount) => self.account_setup = Some(AccountSetup::add()),
                 Some(SettingsAction::EditAccount(index)) => {
@@ -1325,9 +1349,14 @@ impl HeraldApp {
                 }
             });
         });
+        self.credential_store_banner_ui(ui);
+    }
+
+    /// Says so when the OS credential store Herald meant to use is not
+    /// available (not for the demo's session-only store).
+    fn credential_store_banner_ui(&self, ui: &mut egui::Ui) {
         if let Passwords::Ready(store) = &self.passwords
-            && self.passwords_from_os
-            && let StoreStatus::Unavailable { reason } = store.status()
+            && let Some(reason) = store.os_store_problem()
         {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -1426,33 +1455,28 @@ fn open_message(mailbox_dir: &std::path::Path, id: i64) -> Result<Arc<Message>, 
         .map_err(|error| herald_core::error::describe(&error))
 }
 
-fn notify_new_mail(ctx: &egui::Context, preferences: &Preferences, account: &str, count: u32) {
+/// A desktop notification for `count` new messages in `account`, when the
+/// window is not focused and the user wants them.
+fn notify_new_mail(
+    ctx: &egui::Context,
+    desktop: &dyn Desktop,
+    preferences: &Preferences,
+    account: &str,
+    count: u32,
+) {
     let focused = ctx.input(|input| input.viewport().focused.unwrap_or(true));
     if focused || !preferences.notify_new_mail {
         return;
     }
-    let summary = if count == 1 {
+    let body = if count == 1 {
         format!("1 new message in {account}")
     } else {
         format!("{count} new messages in {account}")
     };
-    // A notification daemon may be slow or absent: never on the UI thread.
-    let spawned = std::thread::Builder::new()
-        .name("herald-notify".into())
-        .spawn(move || {
-            let _ = std::process::Command::new("notify-send")
-                .args([
-                    "--app-name=Herald",
-                    "--icon=mail-unread",
-                    "Herald",
-                    &summary,
-                ])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        });
-    drop(spawned);
+    desktop.notify(&Notification {
+        summary: "Herald".into(),
+        body,
+    });
 }
 
 /// Keyboard shortcuts, as listed in the help window.
@@ -1493,6 +1517,14 @@ impl eframe::App for HeraldApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, prefs::STORAGE_KEY, &self.preferences);
+    }
+}
+
+impl Drop for HeraldApp {
+    /// The window is closing: this session's folders of opened attachments
+    /// go (on another thread, bounded wait).
+    fn drop(&mut self) {
+        self.open_folders.remove_at_exit();
     }
 }
 

@@ -50,11 +50,21 @@ pub const STORAGE_KEY: &str = "herald-preferences";
 impl Preferences {
     /// Applies theme and text size to the context.
     pub fn apply(&self, ctx: &egui::Context) {
+        self.apply_theme(ctx);
+        self.apply_text_scale(ctx);
+    }
+
+    /// Applies the theme (light, dark, or the system's) to the context.
+    pub fn apply_theme(&self, ctx: &egui::Context) {
         ctx.set_theme(match self.theme {
             ThemeChoice::System => egui::ThemePreference::System,
             ThemeChoice::Light => egui::ThemePreference::Light,
             ThemeChoice::Dark => egui::ThemePreference::Dark,
         });
+    }
+
+    /// Applies the text size (a zoom of the whole window) to the context.
+    pub fn apply_text_scale(&self, ctx: &egui::Context) {
         let scale = self.text_scale.clamp(0.7, 2.0);
         if (ctx.zoom_factor() - scale).abs() > f32::EPSILON {
             ctx.set_zoom_factor(scale);

@@ -19,10 +19,15 @@ pub enum SettingsAction {
 #[derive(Debug, Default)]
 pub struct SettingsWindow {
     confirm_remove: Option<usize>,
+    /// The text-size slider is being dragged: the new size applies when it
+    /// is let go (zooming under the pointer would move the slider and feed
+    /// back into its value).
+    dragging_text_size: bool,
 }
 
 impl SettingsWindow {
-    /// Draws the window; `open` is cleared when the user closes it.
+    /// Draws the window and applies the theme and text size to `ctx`;
+    /// `open` is cleared when the user closes it.
     pub fn show(
         &mut self,
         ctx: &egui::Context,
@@ -88,12 +93,14 @@ impl SettingsWindow {
                 });
                 ui.horizontal(|ui| {
                     let label = ui.label("Text size");
-                    ui.add(
-                        egui::Slider::new(&mut preferences.text_scale, 0.8..=1.6)
-                            .step_by(0.1)
-                            .custom_formatter(|value, _| format!("{:.0} %", value * 100.0)),
-                    )
-                    .labelled_by(label.id);
+                    let slider = ui
+                        .add(
+                            egui::Slider::new(&mut preferences.text_scale, 0.8..=1.6)
+                                .step_by(0.1)
+                                .custom_formatter(|value, _| format!("{:.0} %", value * 100.0)),
+                        )
+                        .labelled_by(label.id);
+                    self.dragging_text_size = slider.dragged();
                 });
                 ui.separator();
                 ui.heading("Sending and new mail");
@@ -123,6 +130,10 @@ impl SettingsWindow {
                     }
                 }
             });
+        preferences.apply_theme(ctx);
+        if !self.dragging_text_size {
+            preferences.apply_text_scale(ctx);
+        }
         action
     }
 }

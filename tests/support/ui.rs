@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
+use herald::app::desktop::RecordingDesktop;
 use herald::app::file_dialog::FileDialogs;
 use herald::app::{AppSetup, HeraldApp};
 use herald_core::account::Profile;
@@ -33,7 +34,9 @@ pub fn app_harness(setup: AppSetup, size: egui::Vec2) -> Harness<'static, Option
 }
 
 /// A setup for `profile` with a session-only password store holding
-/// `passwords` and in-app file prompts (no native dialog in tests).
+/// `passwords`, in-app file prompts (no native dialog in tests), a desktop
+/// that records instead of launching programs or notifying, and the folders
+/// of opened attachments inside the profile (never the system's `/tmp`).
 pub fn setup(profile: &Profile, passwords: &[(&str, &str)]) -> AppSetup {
     let store = PasswordStore::session_only("herald-ui-test", "tests use no keyring");
     for (account, password) in passwords {
@@ -47,6 +50,8 @@ pub fn setup(profile: &Profile, passwords: &[(&str, &str)]) -> AppSetup {
     let mut setup = AppSetup::new(profile.clone());
     setup.passwords = Some(Arc::new(store));
     setup.dialogs = Some(FileDialogs::in_app_only(Arc::new(|| {})));
+    setup.desktop = Some(Arc::new(RecordingDesktop::default()));
+    setup.temp_dir = profile.root().map(|root| root.join("tmp"));
     setup
 }
 

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use herald_core::attachment::{SavedFile, sanitize_filename, save_new_file};
+
+use crate::app::desktop::Desktop;
+use crate::app::open_folders::{self, OpenFolders};
 use herald_core::error::describe;
 use herald_core::message::{Attachment, Message};
 
@@ -303,23 +306,32 @@ fn report<'a>(
     out
 }
 
-/// Saves the attachment into a new private temporary folder and opens it
-/// with the system's program for its type. Returns the file opened.
+/// Saves the attachment into a new private temporary folder (one of
+/// `folders`, removed when the window closes), makes it read-only and opens
+/// it with the system's program for its type. Returns the file opened.
 pub fn open_with_system(
     message: &Arc<Message>,
     attachment: &Attachment,
+    folders: &OpenFolders,
+    desktop: &dyn Desktop,
 ) -> Result<PathBuf, String> {
-    let folder = tempfile::Builder::new()
-        .prefix("herald-open-")
-        .tempdir()
-        .map_err(|err| format!("could not make a temporary folder: {err}"))?
-        // The program we hand the file to may read it after we return.
-        .keep();
-    let saved = message
-        .save_attachment(attachment, &folder)
-        .map_err(|err| describe(&err))?;
-    open::that_detached(&saved.path)
-        .map_err(|err| format!("no program could open {}: {err}", saved.path.display()))?;
+    let folder = folders
+        .create()
+        .map_err(|err| format!("could not make a temporary folder: {err}"))?;
+    let saved = match message.save_attachment(attachment, &folder) {
+        Ok(saved) => saved,
+        Err(err) => {
+            folders.discard(&folder);
+            return Err(describe(&err));
+        }
+    };
+    open_folders::make_read_only(&saved.path);
+    // The program we hand the file to may read it after we return, so the
+    // folder stays until the window closes; unless nothing opened it.
+    desktop.open_file(&saved.path).map_err(|err| {
+        folders.discard(&folder);
+        format!("no program could open {}: {err}", saved.path.display())
+    })?;
     Ok(saved.path)
 }
 

@@ -20,6 +20,7 @@ use egui::text::{LayoutJob, TextFormat};
 use egui::{ColorImage, RichText, TextureOptions};
 use herald_core::message::{Address, Attachment, Message};
 
+use crate::app::desktop::Desktop;
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
 use crate::app::fonts;
 use crate::app::html_view::images::decode_mail_image;
@@ -27,6 +28,7 @@ use crate::app::html_view::{
     HtmlDocument, HtmlView, ImageSource, InlineImage, InlineImages, RemoteImages, cid_key,
 };
 use crate::app::jobs::{Job, Waker};
+use crate::app::open_folders::OpenFolders;
 use crate::app::text::{address_list, format_size, local_date_long};
 use attachments::SaveReport;
 
@@ -54,6 +56,10 @@ pub struct ReaderContext {
     pub waker: Waker,
     /// File dialogs (or the in-app path prompt when none exists).
     pub dialogs: FileDialogs,
+    /// Opens attachments and links with the user's programs.
+    pub desktop: Arc<dyn Desktop>,
+    /// Where opened attachments are saved first (removed at exit).
+    pub open_folders: OpenFolders,
 }
 
 impl std::fmt::Debug for ReaderContext {
@@ -824,9 +830,16 @@ impl ReaderView {
             return;
         }
         let message = Arc::clone(&self.message);
+        let folders = self.ctx.open_folders.clone();
+        let desktop = Arc::clone(&self.ctx.desktop);
         self.work
             .push(Job::spawn("open-attachment", &self.ctx.waker, move || {
-                Done::OpenedFile(attachments::open_with_system(&message, &attachment))
+                Done::OpenedFile(attachments::open_with_system(
+                    &message,
+                    &attachment,
+                    &folders,
+                    desktop.as_ref(),
+                ))
             }));
     }
 
@@ -1077,10 +1090,12 @@ impl ReaderView {
         match confirm {
             Confirm::Link { url, .. } => {
                 if crate::app::html_view::url::is_openable(&url) {
+                    let desktop = Arc::clone(&self.ctx.desktop);
                     self.work
                         .push(Job::spawn("open-link", &self.ctx.waker, move || {
                             Done::OpenedLink(
-                                open::that_detached(&url)
+                                desktop
+                                    .open_url(&url)
                                     .map(|()| url.clone())
                                     .map_err(|err| format!("could not open {url}: {err}")),
                             )

@@ -10,10 +10,11 @@
 //! 1. [`sanitize_filename`] turns whatever the message says into one plain,
 //!    bounded file name (it never fails: a useless name becomes
 //!    `attachment.<ext>`);
-//! 2. [`save_new_file`] creates that file with create-new semantics inside the
-//!    target folder, never overwriting anything and never following a symlink
-//!    planted at the final path, streaming the body while computing its size
-//!    and SHA-256.
+//! 2. [`save_new_file`] streams the body (computing its size and SHA-256)
+//!    into a temporary file created exclusively inside the target folder,
+//!    fsyncs it and renames it to that name without replacing anything, so it
+//!    never overwrites, never follows a symlink planted at the final path, and
+//!    never shows a half-written file under the final name.
 
 mod filename;
 mod save;

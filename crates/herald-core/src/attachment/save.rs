@@ -1,15 +1,27 @@
 //! Creating a new file for an attachment without ever overwriting anything.
 //!
-//! This is a user's "save as", like a browser download: the message stays in
-//! the mailbox, so the file is flushed but not fsynced. What matters here is
+//! This is a user's "save as", like a browser download. What matters here is
 //! that a hostile name (or a symlink planted by someone else in the download
 //! folder) cannot make us write anywhere but a fresh file inside the folder
-//! the user chose, and that a failed save leaves no half-written file behind.
+//! the user chose, and that no half-written file ever carries the final name.
+//!
+//! The body goes into a hidden temporary file (`.herald-XXXXXXXXXX.part`)
+//! created exclusively inside the target folder, is flushed and fsynced, and
+//! only then renamed to the final name, without replacing anything: a
+//! no-replace rename (`renameat2(RENAME_NOREPLACE)` on Linux) or, where the
+//! file system lacks it, a hard link plus unlink (both through `tempfile`'s
+//! `persist_noclobber`). A name created by someone else while we were writing
+//! makes us try the next numbered name. The fsync comes before the rename so
+//! that a crash cannot leave an empty file under the final name (delayed
+//! allocation). On any failure, and on a panic in the caller's closure, the
+//! temporary file is removed.
 
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
+
+use tempfile::NamedTempFile;
 
 use crate::error::{Classify, ErrorKind};
 
@@ -44,8 +56,8 @@ pub struct SavedFile {
 /// Why an attachment could not be saved.
 ///
 /// Every variant except [`SaveError::InvalidName`] means nothing is left on
-/// disk from this attempt (a partial file is removed), apart from a folder
-/// that `create_dir_all` may have created.
+/// disk from this attempt (the temporary file is removed), apart from a
+/// folder that `create_dir_all` may have created.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
     /// The name given is not a single plain file name (it has a separator,
@@ -65,8 +77,9 @@ pub enum SaveError {
         /// The folder as given by the caller.
         path: PathBuf,
     },
-    /// Creating the new file failed for a reason other than the name being
-    /// taken (permissions, read-only file system, name too long…).
+    /// Creating the temporary file, or giving it its final name, failed for
+    /// a reason other than the name being taken (permissions, read-only file
+    /// system, name too long…).
     #[error("could not create the file: {}", path.display())]
     Create {
         /// The underlying I/O failure.
@@ -99,7 +112,7 @@ pub enum SaveError {
         /// could not be resolved.
         path: PathBuf,
     },
-    /// The disk (or the user's quota) is full; the partial file was removed.
+    /// The disk (or the user's quota) is full; the temporary file was removed.
     /// Its own variant so the UI can say "free some space" instead of
     /// showing an errno.
     #[error("could not save the attachment because the disk is full: {}", path.display())]
@@ -108,17 +121,17 @@ pub enum SaveError {
         /// equivalent).
         #[source]
         source: io::Error,
-        /// The file that was being written (already removed).
+        /// The file the body was meant for (nothing was left under any name).
         path: PathBuf,
     },
     /// Writing the body failed, either in the file or in the caller's
-    /// closure (e.g. decoding the part); the partial file was removed.
+    /// closure (e.g. decoding the part); the temporary file was removed.
     #[error("could not write the attachment to {}", path.display())]
     Write {
         /// The underlying I/O failure.
         #[source]
         source: io::Error,
-        /// The file that was being written (already removed).
+        /// The file the body was meant for (nothing was left under any name).
         path: PathBuf,
     },
 }
@@ -145,15 +158,19 @@ impl Classify for SaveError {
 /// - `sanitized_name` must be one plain file name (use
 ///   [`super::sanitize_filename`]); anything else is refused with
 ///   [`SaveError::InvalidName`] before touching the disk.
-/// - Nothing is ever overwritten: the file is created with create-new
-///   semantics (`O_CREAT | O_EXCL`, which also refuses to follow a symlink at
-///   the final path). If the name is taken, ` (1)`, ` (2)`… up to
-///   [`MAX_DUPLICATE_ATTEMPTS`] are tried before the last extension
-///   (`report (1).pdf`, `archive.tar (1).gz`, `README (1)`).
+/// - The body is written to a hidden temporary file in `target_dir`, created
+///   with create-new semantics (`O_CREAT | O_EXCL`, which never follows a
+///   symlink), flushed and fsynced, then renamed to the final name without
+///   replacing anything. The final name is never visible before the file is
+///   complete.
+/// - Nothing is ever overwritten: if the name is taken (before or while the
+///   body is written), ` (1)`, ` (2)`… up to [`MAX_DUPLICATE_ATTEMPTS`] are
+///   tried before the last extension (`report (1).pdf`, `archive.tar (1).gz`,
+///   `README (1)`).
 /// - `write_body` receives a buffered writer and may write in chunks of any
-///   size. If it (or a write) fails, or panics, the partial file is removed
-///   and the error names the file. The data is flushed to the OS, not
-///   fsynced: the message itself stays in the mailbox.
+///   size. If it (or a write, the fsync or the rename) fails, or it panics,
+///   the temporary file is removed and the error names the file the body
+///   was meant for.
 pub fn save_new_file(
     target_dir: &Path,
     sanitized_name: &str,
@@ -178,6 +195,13 @@ pub fn save_new_file_bytes(
     })
 }
 
+/// The start of the temporary file's name: hidden on Unix, and recognisable
+/// as ours if a crash ever leaves one behind.
+const TEMP_PREFIX: &str = ".herald-";
+
+/// The end of the temporary file's name.
+const TEMP_SUFFIX: &str = ".part";
+
 /// [`save_new_file`] with the number of numbered alternatives as a
 /// parameter, so tests can exhaust it cheaply.
 fn save_with_attempt_limit(
@@ -197,19 +221,52 @@ fn save_with_attempt_limit(
             source,
             path: target_dir.to_owned(),
         })?;
+    let names = Candidates::new(sanitized_name, max_attempts);
+    // The name the file will most likely get, for errors before the rename:
+    // the first one free now (the rename decides, without replacing).
+    let Some(first_free) = names.first_free(&dir) else {
+        return Err(names.exhausted(&dir));
+    };
+    let intended = dir.join(names.name(first_free));
 
-    let (path, file) = create_unique(&dir, sanitized_name, max_attempts)?;
-    // From here on we own a new file at `path`: any early return or panic
-    // removes it. `file` moves into `fill_file`, so it is closed before the
-    // guard removes the path (Windows cannot delete an open file).
-    let guard = RemoveOnDrop::new(path.clone());
-    let (size_bytes, sha256_hex) = fill_file(file, &dir, &path, write_body)?;
-    guard.keep();
-    Ok(SavedFile {
-        path,
-        size_bytes,
-        sha256_hex,
-    })
+    // From here on we own a temporary file: dropping `temp` (an early
+    // return, or a panic in `write_body`) removes it.
+    let mut temp = create_temp(&dir, &intended)?;
+    check_inside(&dir, temp.path())?;
+    let (size_bytes, sha256_hex) = fill_file(&mut temp, &intended, write_body)?;
+
+    for attempt in first_free..=max_attempts {
+        let path = dir.join(names.name(attempt));
+        match temp.persist_noclobber(&path) {
+            Ok(_file) => {
+                if let Err(error) = check_inside(&dir, &path) {
+                    // The rename did not replace anything, so this is ours.
+                    let _ = fs::remove_file(&path);
+                    return Err(error);
+                }
+                sync_dir(&dir);
+                return Ok(SavedFile {
+                    path,
+                    size_bytes,
+                    sha256_hex,
+                });
+            }
+            Err(error) if error.error.kind() == io::ErrorKind::AlreadyExists => {
+                // Taken meanwhile: try the next name.
+                temp = error.file;
+            }
+            Err(error) => {
+                let source = error.error;
+                // `error.file` is dropped here, which removes it.
+                return Err(if is_disk_full(&source) {
+                    SaveError::DiskFull { source, path }
+                } else {
+                    SaveError::Create { source, path }
+                });
+            }
+        }
+    }
+    Err(names.exhausted(&dir))
 }
 
 /// True if `name` is exactly one normal path component on this platform and
@@ -228,33 +285,94 @@ fn is_single_plain_name(name: &str) -> bool {
     )
 }
 
-/// Creates `name` in `dir`, or the first free numbered alternative.
-fn create_unique(dir: &Path, name: &str, max_attempts: u32) -> Result<(PathBuf, File), SaveError> {
-    let (stem, extension) = split_last_extension(name);
-    for attempt in 0..=max_attempts {
-        let candidate = if attempt == 0 {
-            name.to_owned()
-        } else {
-            format!("{stem} ({attempt}){extension}")
-        };
-        let path = dir.join(candidate);
-        // create_new = O_CREAT | O_EXCL: fails with AlreadyExists on any
-        // existing entry, including a symlink (dangling or not), so a link
-        // planted at the final path is never followed.
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(source) if is_disk_full(&source) => {
-                return Err(SaveError::DiskFull { source, path });
-            }
-            Err(source) => return Err(SaveError::Create { source, path }),
+/// `name`, then its numbered alternatives.
+struct Candidates<'a> {
+    name: &'a str,
+    stem: &'a str,
+    extension: &'a str,
+    max_attempts: u32,
+}
+
+impl<'a> Candidates<'a> {
+    fn new(name: &'a str, max_attempts: u32) -> Self {
+        let (stem, extension) = split_last_extension(name);
+        Candidates {
+            name,
+            stem,
+            extension,
+            max_attempts,
         }
     }
-    Err(SaveError::NoFreeName {
-        name: name.to_owned(),
-        attempts: max_attempts,
-        dir: dir.to_owned(),
+
+    /// The name for `attempt` (0 is the name itself).
+    fn name(&self, attempt: u32) -> String {
+        if attempt == 0 {
+            self.name.to_owned()
+        } else {
+            format!("{} ({attempt}){}", self.stem, self.extension)
+        }
+    }
+
+    /// The first attempt whose name has no entry in `dir` (of any kind,
+    /// including a dangling symlink) right now.
+    fn first_free(&self, dir: &Path) -> Option<u32> {
+        (0..=self.max_attempts).find(|attempt| {
+            matches!(
+                fs::symlink_metadata(dir.join(self.name(*attempt))),
+                Err(error) if error.kind() == io::ErrorKind::NotFound
+            )
+        })
+    }
+
+    fn exhausted(&self, dir: &Path) -> SaveError {
+        SaveError::NoFreeName {
+            name: self.name.to_owned(),
+            attempts: self.max_attempts,
+            dir: dir.to_owned(),
+        }
+    }
+}
+
+/// Creates the temporary file in `dir` (exclusively, with a random name);
+/// errors name `intended`, the file the user is waiting for.
+fn create_temp(dir: &Path, intended: &Path) -> Result<NamedTempFile, SaveError> {
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(10);
+    // tempfile makes files private (0600); a saved attachment gets the
+    // permissions any new file gets (0666 less the umask), as before.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(dir).map_err(|source| {
+        let path = intended.to_owned();
+        if is_disk_full(&source) {
+            SaveError::DiskFull { source, path }
+        } else {
+            SaveError::Create { source, path }
+        }
     })
+}
+
+/// Checks that `path` resolves to an entry directly inside the canonical
+/// folder `dir`. `path` is `dir` joined with a single normal name, so this
+/// only fails if the folder was replaced (by a symlink) while saving.
+fn check_inside(dir: &Path, path: &Path) -> Result<(), SaveError> {
+    let resolved = fs::canonicalize(path).map_err(|_| SaveError::OutsideTargetDir {
+        dir: dir.to_owned(),
+        path: path.to_owned(),
+    })?;
+    if resolved.parent() != Some(dir) {
+        return Err(SaveError::OutsideTargetDir {
+            dir: dir.to_owned(),
+            path: resolved,
+        });
+    }
+    Ok(())
 }
 
 /// Splits `report.pdf` into (`report`, `.pdf`); a name without a dot, or
@@ -266,30 +384,19 @@ fn split_last_extension(name: &str) -> (&str, &str) {
     }
 }
 
-/// Checks where the new file landed, then streams the body into it.
-/// Returns the size and SHA-256 (hex) of what was written.
+/// Streams the body into the temporary file, flushes and fsyncs it. Returns
+/// the size and SHA-256 (hex) of what was written; errors name `intended`.
 fn fill_file(
-    file: File,
-    dir: &Path,
-    path: &Path,
+    temp: &mut NamedTempFile,
+    intended: &Path,
     write_body: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(u64, String), SaveError> {
-    // `dir` is canonical and the name a single normal component, so this
-    // can only fail if the folder was replaced while we were saving.
-    let resolved = fs::canonicalize(path).map_err(|_| SaveError::OutsideTargetDir {
-        dir: dir.to_owned(),
-        path: path.to_owned(),
-    })?;
-    if resolved.parent() != Some(dir) {
-        return Err(SaveError::OutsideTargetDir {
-            dir: dir.to_owned(),
-            path: resolved,
-        });
-    }
-
-    let mut writer =
-        BufWriter::with_capacity(WRITE_BUFFER_BYTES, crate::digest::HashingWriter::new(file));
-    match write_body(&mut writer).and_then(|()| writer.flush()) {
+    let mut writer = BufWriter::with_capacity(
+        WRITE_BUFFER_BYTES,
+        crate::digest::HashingWriter::new(temp.as_file_mut()),
+    );
+    let written = write_body(&mut writer).and_then(|()| writer.flush());
+    let result = match written {
         Ok(()) => {
             // The buffer is empty after a successful flush.
             let (hashing, _empty_buffer) = writer.into_parts();
@@ -299,14 +406,30 @@ fn fill_file(
             // Drop the buffer without the flush `BufWriter::drop` would try:
             // the file is about to be removed anyway.
             drop(writer.into_parts());
-            let path = path.to_owned();
-            Err(if is_disk_full(&source) {
+            Err(source)
+        }
+    };
+    result
+        .and_then(|digest| temp.as_file().sync_all().map(|()| digest))
+        .map_err(|source| {
+            let path = intended.to_owned();
+            if is_disk_full(&source) {
                 SaveError::DiskFull { source, path }
             } else {
                 SaveError::Write { source, path }
-            })
-        }
+            }
+        })
+}
+
+/// Makes the new name durable too (best effort: the file's own data is
+/// already synced, and not every system can sync a folder).
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(folder) = fs::File::open(dir) {
+        let _ = folder.sync_all();
     }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 /// True for "no space left" errors, which the user can fix by freeing space.
@@ -317,34 +440,6 @@ fn is_disk_full(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
     )
-}
-
-/// Removes a file we created unless [`RemoveOnDrop::keep`] is called, so
-/// that errors and panics in the caller's closure leave nothing behind.
-struct RemoveOnDrop {
-    path: Option<PathBuf>,
-}
-
-impl RemoveOnDrop {
-    fn new(path: PathBuf) -> Self {
-        Self { path: Some(path) }
-    }
-
-    /// The save succeeded: leave the file where it is.
-    fn keep(mut self) {
-        self.path = None;
-    }
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            // Only ever a file this process created with create_new. If the
-            // removal fails there is nothing better to do than report the
-            // original error, which names the file.
-            let _ = fs::remove_file(path);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -652,6 +747,123 @@ mod tests {
         );
         for name in names_in(dir.path()) {
             assert_eq!(fs::read(dir.path().join(name)).unwrap(), b"old");
+        }
+    }
+
+    #[test]
+    fn the_final_name_appears_only_when_the_file_is_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seen_while_writing = Vec::new();
+        let saved = save_new_file(dir.path(), "big.iso", &mut |writer| {
+            writer.write_all(&[1u8; 300_000])?;
+            writer.flush()?;
+            seen_while_writing = names_in(dir.path());
+            writer.write_all(&[2u8; 300_000])
+        })
+        .unwrap();
+        // While writing, only a hidden temporary file exists, with bytes in it.
+        assert_eq!(seen_while_writing.len(), 1, "{seen_while_writing:?}");
+        let temp = &seen_while_writing[0];
+        assert!(
+            temp.starts_with(TEMP_PREFIX) && temp.ends_with(TEMP_SUFFIX),
+            "{temp}"
+        );
+        assert_ne!(temp, "big.iso");
+        // After: the final name only, complete; no temporary file left.
+        assert_eq!(names_in(dir.path()), vec!["big.iso"]);
+        assert_eq!(fs::metadata(&saved.path).unwrap().len(), 600_000);
+        assert_eq!(saved.size_bytes, 600_000);
+    }
+
+    #[test]
+    fn a_file_created_under_the_name_while_writing_is_not_clobbered() {
+        let dir = tempfile::tempdir().unwrap();
+        let saved = save_new_file(dir.path(), "report.pdf", &mut |writer| {
+            // Another program (or a second save) takes the name meanwhile.
+            fs::File::create_new(dir.path().join("report.pdf"))?.write_all(b"theirs")?;
+            writer.write_all(b"ours")
+        })
+        .unwrap();
+        assert!(saved.path.ends_with("report (1).pdf"), "{saved:?}");
+        assert_eq!(fs::read(dir.path().join("report.pdf")).unwrap(), b"theirs");
+        assert_eq!(fs::read(&saved.path).unwrap(), b"ours");
+        assert_eq!(names_in(dir.path()), vec!["report (1).pdf", "report.pdf"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_name_while_writing_is_not_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("downloads");
+        fs::create_dir(&target).unwrap();
+        let victim = root.path().join("victim");
+        fs::write(&victim, b"original").unwrap();
+        let saved = save_new_file(&target, "notes.txt", &mut |writer| {
+            std::os::unix::fs::symlink(&victim, target.join("notes.txt"))?;
+            writer.write_all(b"attack")
+        })
+        .unwrap();
+        assert!(saved.path.ends_with("notes (1).txt"));
+        assert_eq!(fs::read(&victim).unwrap(), b"original");
+        assert!(
+            fs::symlink_metadata(target.join("notes.txt"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn names_all_taken_while_writing_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = save_with_attempt_limit(dir.path(), "x.txt", 2, &mut |writer| {
+            for name in ["x.txt", "x (1).txt", "x (2).txt"] {
+                fs::write(dir.path().join(name), b"theirs")?;
+            }
+            writer.write_all(b"ours")
+        })
+        .unwrap_err();
+        assert!(
+            matches!(error, SaveError::NoFreeName { attempts: 2, .. }),
+            "{error:?}"
+        );
+        assert_eq!(
+            names_in(dir.path()),
+            vec!["x (1).txt", "x (2).txt", "x.txt"]
+        );
+        for name in names_in(dir.path()) {
+            assert_eq!(fs::read(dir.path().join(name)).unwrap(), b"theirs");
+        }
+    }
+
+    #[test]
+    fn a_full_disk_midway_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("keep.bin"), b"keep").unwrap();
+        let error = save_new_file(dir.path(), "video.mp4", &mut |writer| {
+            // Past the buffer, so the temporary file really holds bytes.
+            writer.write_all(&[0u8; WRITE_BUFFER_BYTES + 1])?;
+            writer.flush()?;
+            Err(io::Error::from(io::ErrorKind::StorageFull))
+        })
+        .unwrap_err();
+        assert!(matches!(error, SaveError::DiskFull { .. }), "{error:?}");
+        assert_eq!(names_in(dir.path()), vec!["keep.bin"]);
+    }
+
+    #[test]
+    fn the_saved_file_gets_ordinary_permissions_not_private_temp_ones() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = tempfile::tempdir().unwrap();
+            let saved = save_new_file_bytes(dir.path(), "a.txt", b"a").unwrap();
+            let mode = fs::metadata(&saved.path).unwrap().permissions().mode() & 0o777;
+            // What `File::create` gives under this process's umask.
+            let probe = dir.path().join("probe");
+            fs::File::create(&probe).unwrap();
+            let expected = fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, expected);
         }
     }
 

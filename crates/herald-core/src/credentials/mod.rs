@@ -239,6 +239,9 @@ pub struct PasswordStore {
     service: String,
     backend: Option<platform::Backend>,
     status: Mutex<StoreStatus>,
+    /// Made by [`PasswordStore::session_only`]: no OS store was ever wanted
+    /// (the demo, a connection test), so its absence is no problem to report.
+    session_only_by_choice: bool,
     session: Mutex<HashMap<String, Password>>,
     store_timeout: Duration,
     command_timeout: Duration,
@@ -280,8 +283,18 @@ impl PasswordStore {
         };
         match outcome {
             Ok(backend) => PasswordStore::new(service, Some(backend), StoreStatus::Available),
-            Err(reason) => PasswordStore::new(service, None, StoreStatus::Unavailable { reason }),
+            Err(reason) => PasswordStore::unavailable(service, reason),
         }
+    }
+
+    /// The OS store was wanted but cannot be used (what [`PasswordStore::open`]
+    /// returns when the probe fails): passwords are kept for the session
+    /// only, and [`PasswordStore::os_store_problem`] says why.
+    pub fn unavailable(service: impl Into<String>, reason: impl Into<String>) -> PasswordStore {
+        let status = StoreStatus::Unavailable {
+            reason: reason.into(),
+        };
+        PasswordStore::new(service.into(), None, status)
     }
 
     /// Uses `store` (for example `keyring_core::mock::Store`) for entries of
@@ -295,12 +308,13 @@ impl PasswordStore {
         PasswordStore::new(service.into(), Some(backend), StoreStatus::Available)
     }
 
-    /// No OS store at all: every password set is kept for the session only.
+    /// No OS store at all, by choice (the demo, a connection test): every
+    /// password set is kept for the session only, and that is not a problem
+    /// to report ([`PasswordStore::os_store_problem`] is `None`).
     pub fn session_only(service: impl Into<String>, reason: impl Into<String>) -> PasswordStore {
-        let status = StoreStatus::Unavailable {
-            reason: reason.into(),
-        };
-        PasswordStore::new(service.into(), None, status)
+        let mut store = PasswordStore::unavailable(service, reason);
+        store.session_only_by_choice = true;
+        store
     }
 
     /// Changes the time limits for store operations and password commands.
@@ -319,6 +333,7 @@ impl PasswordStore {
             service,
             backend,
             status: Mutex::new(status),
+            session_only_by_choice: false,
             session: Mutex::new(HashMap::new()),
             store_timeout: STORE_TIMEOUT,
             command_timeout: COMMAND_TIMEOUT,
@@ -335,6 +350,18 @@ impl PasswordStore {
     /// answering), never back.
     pub fn status(&self) -> StoreStatus {
         lock(&self.status).clone()
+    }
+
+    /// Why the OS store this store was meant to use cannot be used now (the
+    /// probe failed at start-up, or the store failed or stopped answering
+    /// since), so passwords set now last for this session only. `None` when
+    /// the OS store works, or when this store never meant to use one
+    /// ([`PasswordStore::session_only`]).
+    pub fn os_store_problem(&self) -> Option<String> {
+        match self.status() {
+            StoreStatus::Unavailable { reason } if !self.session_only_by_choice => Some(reason),
+            _ => None,
+        }
     }
 
     /// Stores `password` for the account called `account_name`: in the OS

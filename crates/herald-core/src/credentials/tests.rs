@@ -133,6 +133,32 @@ fn locked_store_falls_back_to_session_and_says_why() {
 }
 
 #[test]
+fn only_a_wanted_os_store_that_fails_is_a_problem_to_report() {
+    // Working OS store: nothing to report.
+    let (mock, store) = mock_store();
+    assert_eq!(store.os_store_problem(), None);
+    // It fails on a save: reported from then on, with the reason.
+    inject(&mock, "work", locked());
+    assert_eq!(
+        store.set("work", &pw("s3cret")).unwrap(),
+        PasswordLocation::SessionOnly
+    );
+    let problem = store.os_store_problem().expect("a problem to report");
+    assert!(problem.contains("collection is locked"), "{problem}");
+    // The probe failed at start-up: reported.
+    let store = PasswordStore::unavailable(SERVICE, "no session bus");
+    assert_eq!(store.os_store_problem().as_deref(), Some("no session bus"));
+    assert_eq!(
+        store.set("work", &pw("s3cret")).unwrap(),
+        PasswordLocation::SessionOnly
+    );
+    // Session-only by choice (the demo): not a problem.
+    let store = PasswordStore::session_only(SERVICE, "the demo keeps it in memory");
+    assert_eq!(store.os_store_problem(), None);
+    assert!(matches!(store.status(), StoreStatus::Unavailable { .. }));
+}
+
+#[test]
 fn store_read_error_is_not_reported_as_missing() {
     let (mock, store) = mock_store();
     store.set("work", &pw("s3cret")).unwrap();
