@@ -1302,11 +1302,16 @@ impl HeraldApp {
                 self.delete_selected();
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui
-                    .button("❓")
-                    .on_hover_text("Keyboard shortcuts (F1)")
-                    .clicked()
-                {
+                let help = ui.button("❓").on_hover_text("Keyboard shortcuts (F1)");
+                // The icon says nothing to a screen reader: name it in words.
+                help.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::accesskit::Role::Button,
+                        true,
+                        "Help: keyboard shortcuts",
+                    )
+                });
+                if help.clicked() {
                     self.help_open = !self.help_open;
                 }
                 if ui.button("⚙ Settings").clicked() {
@@ -1334,6 +1339,13 @@ impl HeraldApp {
                         "Shows messages with every word you type in the subject, the people \
                          and addresses, or the text and attachment names",
                     );
+                search.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::accesskit::Role::TextInput,
+                        true,
+                        "Search messages",
+                    )
+                });
                 if self.focus_search {
                     search.request_focus();
                     self.focus_search = false;
