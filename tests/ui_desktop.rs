@@ -8,7 +8,7 @@ mod support;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use egui::accesskit::Role;
@@ -80,6 +80,39 @@ fn fill_port(harness: &mut AppHarness, index: usize, text: &str) {
     harness.step();
 }
 
+/// Adds the demo server's account as a new user would, from the welcome
+/// screen: address, password, servers, Test connection, trust its
+/// certificate, "Add account".
+fn add_demo_account(harness: &mut AppHarness, sandbox: &DemoSandbox) {
+    click_button(harness, "➕ Add account");
+    wait_for_label(harness, "Email address", WAIT);
+    fill(harness, "Email address", DEMO_EMAIL_ADDR);
+    fill(harness, "Password", DEMO_PASSWORD);
+    harness.get_by_label("Servers").click();
+    harness.step();
+    fill(harness, "Incoming (POP3)", "127.0.0.1");
+    fill_port(harness, 0, &sandbox.pop3_port().to_string());
+    fill(harness, "Outgoing (SMTP)", "127.0.0.1");
+    fill_port(harness, 1, &sandbox.smtp_port().to_string());
+    click_button(harness, "Test connection");
+    wait_for_label(harness, "Server certificate not trusted", WAIT);
+    let trust = "Trust this certificate for this account";
+    harness
+        .query_all_by_label(trust)
+        .next()
+        .expect("trust button")
+        .scroll_to_me();
+    harness.step();
+    harness
+        .query_all_by_label(trust)
+        .next()
+        .expect("trust button")
+        .click();
+    harness.step();
+    wait_for_label(harness, "Both servers accepted the login", WAIT);
+    click_button(harness, "Add account");
+}
+
 fn banner_shown(harness: &AppHarness) -> bool {
     harness.query_all_by_label_contains(BANNER).next().is_some()
 }
@@ -100,34 +133,7 @@ fn unusable_credential_store_is_said_and_the_password_kept_for_this_session() {
     // The store answered the start-up probe: nothing to say yet.
     assert!(!banner_shown(&harness));
 
-    // Add the account as a new user would.
-    click_button(&mut harness, "➕ Add account");
-    wait_for_label(&mut harness, "Email address", WAIT);
-    fill(&mut harness, "Email address", DEMO_EMAIL_ADDR);
-    fill(&mut harness, "Password", DEMO_PASSWORD);
-    harness.get_by_label("Servers").click();
-    harness.step();
-    fill(&mut harness, "Incoming (POP3)", "127.0.0.1");
-    fill_port(&mut harness, 0, &sandbox.pop3_port().to_string());
-    fill(&mut harness, "Outgoing (SMTP)", "127.0.0.1");
-    fill_port(&mut harness, 1, &sandbox.smtp_port().to_string());
-    click_button(&mut harness, "Test connection");
-    wait_for_label(&mut harness, "Server certificate not trusted", WAIT);
-    let trust = "Trust this certificate for this account";
-    harness
-        .query_all_by_label(trust)
-        .next()
-        .expect("trust button")
-        .scroll_to_me();
-    harness.step();
-    harness
-        .query_all_by_label(trust)
-        .next()
-        .expect("trust button")
-        .click();
-    harness.step();
-    wait_for_label(&mut harness, "Both servers accepted the login", WAIT);
-    click_button(&mut harness, "Add account");
+    add_demo_account(&mut harness, &sandbox);
 
     // Saving the password met the locked store: the window says so, once
     // in the banner and once about this account.
@@ -177,6 +183,117 @@ fn unusable_credential_store_is_said_and_the_password_kept_for_this_session() {
             file.display()
         );
     }
+}
+
+/// An OS credential store that works, but refuses to save passwords while
+/// `refusing` is set (as one does with a value too long for it): every
+/// entry it hands out fails its next operation that way.
+#[derive(Debug)]
+struct RefusingStore {
+    inner: Arc<keyring_core::mock::Store>,
+    refusing: AtomicBool,
+}
+
+impl CredentialStoreApi for RefusingStore {
+    fn vendor(&self) -> String {
+        "refusing".into()
+    }
+
+    fn id(&self) -> String {
+        "refusing".into()
+    }
+
+    fn build(
+        &self,
+        service: &str,
+        user: &str,
+        modifiers: Option<&HashMap<&str, &str>>,
+    ) -> keyring_core::Result<keyring_core::Entry> {
+        let entry = self.inner.build(service, user, modifiers)?;
+        if self.refusing.load(Ordering::SeqCst) {
+            let credential: &keyring_core::mock::Cred =
+                entry.as_any().downcast_ref().expect("a mock credential");
+            credential.set_error(keyring_core::Error::TooLong("password".into(), 8));
+        }
+        Ok(entry)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn a_password_the_store_refuses_is_kept_for_the_session_and_can_be_saved_later() {
+    let server_dir = tempfile::tempdir().expect("tempdir");
+    let sandbox = DemoSandbox::start(server_dir.path()).expect("demo servers");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    let store = Arc::new(RefusingStore {
+        inner: keyring_core::mock::Store::new().expect("mock store"),
+        refusing: AtomicBool::new(true),
+    });
+    let service = service_name(&profile);
+    let stored = |store: &RefusingStore| {
+        store
+            .inner
+            .build(&service, DEMO_EMAIL_ADDR, None)
+            .expect("entry")
+            .get_password()
+            .ok()
+    };
+    let mut app_setup = setup(&profile, &[]);
+    app_setup.passwords = Some(Arc::new(PasswordStore::with_store(
+        store.clone(),
+        service.clone(),
+    )));
+    let mut harness = app_harness(app_setup, egui::vec2(1100.0, 760.0));
+    add_demo_account(&mut harness, &sandbox);
+
+    // The account is added all the same; the window says the password lasts
+    // until Herald quits, why, and what to do then.
+    let note = "The system credential store did not take the password for you@demo.herald.invalid";
+    wait_for_label(&mut harness, note, WAIT);
+    harness.get_by_label_contains("longer than the credential store allows");
+    harness.get_by_label_contains("enter it again in ⚙ Settings → Edit…");
+    assert!(
+        harness
+            .query_all_by_label_contains("already exists")
+            .next()
+            .is_none()
+    );
+    assert!(!banner_shown(&harness), "the store itself still works");
+    // Getting mail works with the password from memory.
+    wait_for_label(
+        &mut harness,
+        "Annual report 2024 and the sales figures",
+        WAIT,
+    );
+    wait_for_label(&mut harness, "new messages.", WAIT);
+    assert!(
+        AccountList::load(&profile)
+            .expect("accounts")
+            .get(DEMO_EMAIL_ADDR)
+            .is_some()
+    );
+    store.refusing.store(false, Ordering::SeqCst);
+    assert_eq!(stored(&store), None);
+
+    // Later the store takes it: entering the password again in the
+    // account's settings saves it there, and the note goes.
+    click_button(&mut harness, "⚙ Settings");
+    wait_for_label(&mut harness, "Appearance", WAIT);
+    click_button(&mut harness, "Edit…");
+    wait_for_label(&mut harness, "Account settings", WAIT);
+    fill(&mut harness, "Password", DEMO_PASSWORD);
+    click_button(&mut harness, "Save");
+    step_until(&mut harness, WAIT, "the note to go", |h| {
+        h.query_all_by_label_contains(note).next().is_none()
+            && h.query_all_by_label_contains("Account settings")
+                .next()
+                .is_none()
+    });
+    assert_eq!(stored(&store).as_deref(), Some(DEMO_PASSWORD));
 }
 
 #[test]
@@ -359,11 +476,84 @@ fn dragging_the_text_size_slider_ends_where_the_pointer_ends() {
     );
 }
 
-/// Puts a new message on the demo server, as if someone had sent it.
-fn deliver_to_demo_server(sandbox: &DemoSandbox, uidl: &str, subject: &str) {
+fn text_size(harness: &mut AppHarness) -> f32 {
+    app(harness).preferences.text_scale
+}
+
+/// The value the Settings slider shows.
+fn slider_value(harness: &AppHarness) -> f64 {
+    use egui_kittest::kittest::NodeT;
+    harness
+        .get_by_role_and_label(Role::Slider, "Text size")
+        .accesskit_node()
+        .numeric_value()
+        .expect("a value")
+}
+
+fn zoom_key(harness: &mut AppHarness, key: egui::Key) {
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, key);
+    harness.step();
+    harness.step();
+}
+
+fn assert_size(harness: &mut AppHarness, expected: f32) {
+    let (zoom, size) = (zoom(harness), text_size(harness));
+    assert!(
+        (zoom - expected).abs() < 0.01 && (size - expected).abs() < 0.01,
+        "expected {expected}: zoom {zoom}, text size setting {size}"
+    );
+}
+
+#[test]
+fn zoom_keys_and_the_text_size_setting_are_one_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sandbox = DemoSandbox::start(dir.path()).expect("demo");
+    let profile = sandbox.profile().clone();
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 760.0));
+    assert_size(&mut harness, 1.0);
+
+    // Ctrl + (and Ctrl =, as in browsers) is the setting's next step.
+    zoom_key(&mut harness, egui::Key::Plus);
+    assert_size(&mut harness, 1.1);
+    zoom_key(&mut harness, egui::Key::Equals);
+    assert_size(&mut harness, 1.2);
+
+    // Settings shows it and keeps it.
+    click_button(&mut harness, "⚙ Settings");
+    wait_for_label(&mut harness, "Appearance", WAIT);
+    harness.step();
+    assert_size(&mut harness, 1.2);
+    assert!((slider_value(&harness) - 1.2).abs() < 0.01);
+    // With Settings open, the keys move the slider.
+    zoom_key(&mut harness, egui::Key::Minus);
+    assert_size(&mut harness, 1.1);
+    assert!((slider_value(&harness) - 1.1).abs() < 0.01);
+    // No further than the slider goes: it would clamp the size.
+    for _ in 0..10 {
+        zoom_key(&mut harness, egui::Key::Plus);
+    }
+    assert_size(&mut harness, 1.6);
+    assert!((slider_value(&harness) - 1.6).abs() < 0.01);
+
+    // It is saved with the window, like a size chosen in Settings.
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(app(&mut harness), &mut storage);
+    drop(harness);
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 760.0));
+    let ctx = harness.ctx.clone();
+    app(&mut harness).restore_preferences(Some(&storage), &ctx);
+    harness.step();
+    assert_size(&mut harness, 1.6);
+    // Ctrl 0 is the normal size.
+    zoom_key(&mut harness, egui::Key::Num0);
+    assert_size(&mut harness, 1.0);
+}
+
+/// Puts a new message on the demo server, as if `from` had sent it.
+fn deliver_to_demo_server(sandbox: &DemoSandbox, uidl: &str, from: &str, subject: &str) {
     let maildir = sandbox.dir().join("demo-server").join("Maildir");
     let bytes = format!(
-        "From: Zoe <zoe@example.org>\r\nTo: {DEMO_EMAIL_ADDR}\r\nSubject: {subject}\r\n\
+        "From: {from}\r\nTo: {DEMO_EMAIL_ADDR}\r\nSubject: {subject}\r\n\
          Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{uidl}@example.org>\r\n\r\nHi!\r\n"
     );
     let temp = maildir.join("tmp").join(uidl);
@@ -410,26 +600,65 @@ fn new_mail_while_unfocused_gives_one_notification_and_none_while_focused() {
     );
     assert_eq!(desktop.notifications(), []);
 
-    // In the background: one new message, one notification.
+    // In the background: one new message, one notification naming its
+    // sender and subject.
     set_focused(&mut harness, false);
-    deliver_to_demo_server(&sandbox, "4000000000.T1.demo", "Lunch tomorrow?");
+    deliver_to_demo_server(
+        &sandbox,
+        "4000000000.T1.demo",
+        "Ann Lee <ann@example.org>",
+        "Quarterly report",
+    );
     get_mail(&mut harness, "1 new message.");
     let notifications = desktop.notifications();
     assert_eq!(notifications.len(), 1, "{notifications:?}");
-    assert_eq!(notifications[0].summary, "Herald");
     assert_eq!(
-        notifications[0].body,
-        format!("1 new message in {DEMO_ACCOUNT_NAME}")
+        notifications[0].summary,
+        format!("New mail in {DEMO_ACCOUNT_NAME}")
     );
+    assert_eq!(notifications[0].body, "Ann Lee: Quarterly report");
     // Nothing new: nothing to say.
     get_mail(&mut harness, "No new mail.");
     assert_eq!(desktop.notifications().len(), 1);
 
+    // Several: how many, and from whom (the first two senders).
+    for (uidl, from, subject) in [
+        (
+            "4000000001.T2.demo",
+            "Bob Stone <bob@example.org>",
+            "Lunch tomorrow?",
+        ),
+        (
+            "4000000002.T3.demo",
+            "zoe@example.org",
+            "Re: Lunch tomorrow?",
+        ),
+        (
+            "4000000003.T4.demo",
+            "Bob Stone <bob@example.org>",
+            "Re: Lunch",
+        ),
+    ] {
+        deliver_to_demo_server(&sandbox, uidl, from, subject);
+    }
+    get_mail(&mut harness, "3 new messages.");
+    let notifications = desktop.notifications();
+    assert_eq!(notifications.len(), 2, "{notifications:?}");
+    assert_eq!(
+        notifications[1].body,
+        "3 new messages from Bob Stone and zoe@example.org"
+    );
+
     // Back in front: mail arrives quietly.
     set_focused(&mut harness, true);
-    deliver_to_demo_server(&sandbox, "4000000001.T2.demo", "Re: Lunch tomorrow?");
+    deliver_to_demo_server(
+        &sandbox,
+        "4000000004.T5.demo",
+        "Ann Lee <ann@example.org>",
+        "Re: Quarterly report",
+    );
     get_mail(&mut harness, "1 new message.");
-    assert_eq!(desktop.notifications().len(), 1);
+    assert_eq!(desktop.notifications().len(), 2);
 }
 
 fn herald_open_folders(root: &Path) -> Vec<PathBuf> {

@@ -9,10 +9,10 @@ use std::sync::mpsc::{self, Receiver};
 
 use herald_core::account::providers::{self, Provider};
 use herald_core::account::{
-    Account, AccountList, DeletionPolicy, HostPort, Pop3Security, Pop3Server, Profile,
-    SmtpSecurity, SmtpServer,
+    Account, AccountError, AccountList, DeletionPolicy, HostPort, Pop3Security, Pop3Server,
+    Profile, SmtpSecurity, SmtpServer,
 };
-use herald_core::credentials::{Password, PasswordLocation, PasswordStore};
+use herald_core::credentials::{CredentialError, Password, PasswordLocation, PasswordStore};
 use herald_core::engine::{
     AccountContext, AccountWorker, Command, ConnectionReport, Event, EventKind, ServerCheck,
 };
@@ -39,6 +39,21 @@ pub struct Saved {
     pub previous_name: Option<String>,
     /// Where the password went (`None`: unchanged).
     pub password_location: Option<PasswordLocation>,
+    /// Why the OS store, though working, refused the password, which is
+    /// then kept for this session only.
+    pub password_refused: Option<String>,
+}
+
+impl Saved {
+    /// What to tell the person when the OS store refused the password: that
+    /// it lasts until Herald quits, and what to do then.
+    pub fn password_refused_note(&self) -> Option<String> {
+        let reason = self.password_refused.as_deref()?;
+        Some(format!(
+            "The system credential store did not take the password for {}: {reason}. Herald keeps it only until you quit; next time, enter it again in ⚙ Settings → Edit….",
+            self.account.name
+        ))
+    }
 }
 
 struct ConnectionTest {
@@ -780,8 +795,16 @@ fn fingerprint_text(hex: &str) -> String {
         .join("\n")
 }
 
-/// Writes the account to the settings file and the password to the store
+/// Writes the password to the store and the account to the settings file
 /// (in a job).
+///
+/// The settings file is checked first and written last. A name that is
+/// taken is refused before the store is touched (so another account's
+/// password is never replaced), and the file never gains an account whose
+/// password is nowhere: if the OS store refuses the password, it is kept for
+/// this session ([`Saved::password_refused`] says why), and if the file
+/// cannot be written, a new account's password is taken back out, so trying
+/// again starts from the same state instead of "already exists".
 fn save_account(
     profile: &Profile,
     passwords: &PasswordStore,
@@ -791,26 +814,46 @@ fn save_account(
 ) -> Result<Saved, String> {
     let describe = |error: &dyn std::error::Error| herald_core::error::describe(error);
     let mut list = AccountList::load(profile).map_err(|e| describe(&e))?;
-    match &previous_name {
-        None => list.add(account.clone()).map_err(|e| describe(&e))?,
-        Some(name) => {
-            list.remove(name).map_err(|e| describe(&e))?;
-            list.add(account.clone()).map_err(|e| describe(&e))?;
-        }
+    if let Some(name) = &previous_name {
+        list.remove(name).map_err(|e| describe(&e))?;
     }
-    list.save(profile).map_err(|e| describe(&e))?;
-    let password_location = match password {
-        Some(password) => Some(
-            passwords
-                .set(&account.name, &password)
-                .map_err(|e| describe(&e))?,
+    list.add(account.clone()).map_err(|e| match e {
+        AccountError::Duplicate(name) => format!(
+            "An account named \"{name}\" already exists. Choose another account name, or change that account in Settings."
         ),
+        other => describe(&other),
+    })?;
+    let mut password_refused = None;
+    let password_location = match &password {
+        Some(password) => Some(match passwords.set(&account.name, password) {
+            Ok(location) => location,
+            // The store works but would not take this password: go on with
+            // it in memory, and say so.
+            Err(refused @ CredentialError::Store { .. }) => {
+                passwords
+                    .set_for_session(&account.name, password)
+                    .map_err(|e| describe(&e))?;
+                password_refused = Some(
+                    std::error::Error::source(&refused)
+                        .map_or_else(|| refused.to_string(), ToString::to_string),
+                );
+                PasswordLocation::SessionOnly
+            }
+            Err(other) => return Err(describe(&other)),
+        }),
         None => None,
     };
+    if let Err(error) = list.save(profile) {
+        if previous_name.is_none() && password.is_some() {
+            let _ = passwords.delete(&account.name);
+        }
+        return Err(describe(&error));
+    }
     Ok(Saved {
         account,
         previous_name,
         password_location,
+        password_refused,
     })
 }
 
@@ -857,6 +900,36 @@ mod tests {
         assert_eq!(form.pop3_host, "pop.mail.example.net");
         form.smtp_port = "70000".into();
         assert!(form.account().unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn a_taken_name_is_refused_before_the_password_store_is_touched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let profile = Profile::at(dir.path());
+        let passwords = PasswordStore::with_store(
+            keyring_core::mock::Store::new().expect("mock store"),
+            "herald-test",
+        );
+        let mut form = AccountSetup::add();
+        form.email = "ann@example.org".into();
+        form.fill_from_provider();
+        let account = form.account().expect("valid");
+        let first = Password::new("first".into());
+        save_account(&profile, &passwords, account.clone(), None, Some(first)).expect("first save");
+        let problem = save_account(
+            &profile,
+            &passwords,
+            account.clone(),
+            None,
+            Some(Password::new("second".into())),
+        )
+        .expect_err("the name is taken");
+        assert!(
+            problem.contains("already exists") && problem.contains("Settings"),
+            "{problem}"
+        );
+        // The first account's password was not replaced.
+        assert_eq!(passwords.get(&account).expect("stored").expose(), "first");
     }
 
     #[test]

@@ -10,13 +10,101 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// A desktop notification.
+use herald_core::sync::Arrived;
+
+/// A desktop notification, in plain text (the desktop may show it with
+/// markup: [`SystemDesktop`] escapes it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
-    /// The title line ("Herald").
+    /// The title line ("New mail in Work").
     pub summary: String,
-    /// The text ("3 new messages in Work").
+    /// The text ("Ann Lee: Quarterly report").
     pub body: String,
+}
+
+/// Longest sender name or subject in a notification, in characters: the
+/// desktop shows a few lines at most.
+const NOTIFICATION_PART_CHARS: usize = 80;
+
+impl Notification {
+    /// `count` new messages in `account`, of which `arrived` are the first
+    /// (from the sync report): one names its sender and subject ("Ann Lee:
+    /// Quarterly report"); several, the count and the first one or two
+    /// senders ("3 new messages from Ann Lee, Bob Stone and others").
+    pub fn new_mail(account: &str, count: u32, arrived: &[Arrived]) -> Notification {
+        let summary = format!("New mail in {account}");
+        let senders = {
+            let mut names: Vec<String> = Vec::new();
+            for message in arrived {
+                let name = sender(message);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            names
+        };
+        let body = match (count, arrived, senders.as_slice()) {
+            (1, [message], _) => format!(
+                "{}: {}",
+                sender(message),
+                shorten(
+                    message
+                        .subject
+                        .as_deref()
+                        .filter(|subject| !subject.trim().is_empty())
+                        .unwrap_or("(no subject)")
+                )
+            ),
+            (1, _, _) => "1 new message".to_owned(),
+            (_, _, []) => format!("{count} new messages"),
+            // Every message is known, and from at most two senders.
+            (_, _, [one]) if arrived.len() == count as usize => {
+                format!("{count} new messages from {one}")
+            }
+            (_, _, [one, two]) if arrived.len() == count as usize => {
+                format!("{count} new messages from {one} and {two}")
+            }
+            (_, _, [one]) => format!("{count} new messages from {one} and others"),
+            (_, _, [one, two, ..]) => {
+                format!("{count} new messages from {one}, {two} and others")
+            }
+        };
+        Notification { summary, body }
+    }
+}
+
+/// The sender's name, else the address.
+fn sender(message: &Arrived) -> String {
+    let name = [&message.from_name, &message.from_addr]
+        .into_iter()
+        .flatten()
+        .map(|text| text.trim())
+        .find(|text| !text.is_empty())
+        .unwrap_or("Unknown sender");
+    shorten(name)
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(NOTIFICATION_PART_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// `text` with the characters that start markup escaped: notification
+/// services may read the body as markup (bold, links), and sender names and
+/// subjects must never become a link or hide part of the text.
+fn escape_markup(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// The desktop session's services.
@@ -101,7 +189,7 @@ impl Desktop for SystemDesktop {
                 "--icon=mail-unread",
                 "--",
                 &notification.summary,
-                &notification.body,
+                &escape_markup(&notification.body),
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -193,9 +281,54 @@ mod tests {
 
     fn note() -> Notification {
         Notification {
-            summary: "Herald".into(),
-            body: "1 new message in Work".into(),
+            summary: "New mail in Work".into(),
+            body: "1 new message".into(),
         }
+    }
+
+    fn arrived(name: Option<&str>, addr: &str, subject: Option<&str>) -> Arrived {
+        Arrived {
+            from_name: name.map(str::to_owned),
+            from_addr: Some(addr.to_owned()),
+            subject: subject.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn new_mail_names_one_message_and_the_first_senders_of_several() {
+        let ann = arrived(Some("Ann Lee"), "ann@example.org", Some("Quarterly report"));
+        let bob = arrived(None, "bob@example.org", Some("Lunch?"));
+        let cy = arrived(Some("Cy"), "cy@example.org", None);
+        let body = |count, arrived: &[Arrived]| Notification::new_mail("Work", count, arrived).body;
+        assert_eq!(
+            Notification::new_mail("Work", 1, std::slice::from_ref(&ann)),
+            Notification {
+                summary: "New mail in Work".into(),
+                body: "Ann Lee: Quarterly report".into(),
+            }
+        );
+        assert_eq!(body(1, std::slice::from_ref(&cy)), "Cy: (no subject)");
+        assert_eq!(
+            body(2, &[ann.clone(), bob.clone()]),
+            "2 new messages from Ann Lee and bob@example.org"
+        );
+        assert_eq!(
+            body(2, &[ann.clone(), ann.clone()]),
+            "2 new messages from Ann Lee"
+        );
+        assert_eq!(
+            body(3, &[ann.clone(), bob.clone(), cy.clone()]),
+            "3 new messages from Ann Lee, bob@example.org and others"
+        );
+        // Only the first three are in the report: the rest may be anyone.
+        assert_eq!(
+            body(40, &[ann.clone(), ann.clone(), ann.clone()]),
+            "40 new messages from Ann Lee and others"
+        );
+        assert_eq!(body(4, &[]), "4 new messages");
+        let long = arrived(None, "x@example.org", Some(&"word ".repeat(100)));
+        let text = body(1, &[long]);
+        assert!(text.chars().count() < 100 && text.ends_with('…'), "{text}");
     }
 
     fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -242,9 +375,10 @@ mod tests {
         let script = format!("printf '%s\\n' \"$@\" > '{}'", out.display());
         let desktop = SystemDesktop::with_notify_command(["sh", "-c", &script, "notify"]);
         desktop.notify(&Notification {
-            summary: "Herald".into(),
-            // A body starting with a dash must not be taken for an option.
-            body: "--1 new message".into(),
+            summary: "New mail in Work".into(),
+            // A body starting with a dash must not be taken for an option;
+            // markup in it (from a subject) stays text.
+            body: "--Ann: <a href=\"https://example.org\">Q&A</a>".into(),
         });
         wait_for("the arguments", || {
             std::fs::read_to_string(&out).is_ok_and(|text| text.lines().count() == 5)
@@ -256,8 +390,8 @@ mod tests {
                 "--app-name=Herald",
                 "--icon=mail-unread",
                 "--",
-                "Herald",
-                "--1 new message"
+                "New mail in Work",
+                "--Ann: &lt;a href=\"https://example.org\"&gt;Q&amp;A&lt;/a&gt;"
             ]
         );
     }

@@ -185,6 +185,9 @@ pub struct HeraldApp {
     /// Preferences (theme, text size, undo-send…).
     pub preferences: Preferences,
     status_note: Option<String>,
+    /// Accounts whose password the OS store refused (kept for this session),
+    /// with what to tell the person; shown under the toolbar.
+    password_notes: Vec<(String, String)>,
     focus_search: bool,
     help_open: bool,
     account_setup: Option<AccountSetup>,
@@ -212,6 +215,9 @@ impl HeraldApp {
     /// The window's state for `setup`; `ctx` is the context it will draw
     /// in (its repaint is the workers' waker).
     pub fn new(setup: AppSetup, ctx: &egui::Context) -> HeraldApp {
+        // The zoom keys change the text size preference (see
+        // `Preferences::zoom_with_keyboard`), not egui's zoom behind its back.
+        ctx.options_mut(|options| options.zoom_with_keyboard = false);
         let repaint_ctx = ctx.clone();
         let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
         let (event_sender, events) = mpsc::channel();
@@ -260,6 +266,7 @@ impl HeraldApp {
             reader: Reader::Empty,
             preferences: Preferences::default(),
             status_note: None,
+            password_notes: Vec::new(),
             focus_search: false,
             help_open: false,
             account_setup: None,
@@ -312,6 +319,7 @@ impl HeraldApp {
         }
         self.profile = profile;
         self.passwords = Passwords::Ready(passwords);
+        self.password_notes.clear();
         self._keep_alive = Some(keep_alive);
         self.selection = Selection {
             mailbox: MailboxChoice::Account(0),
@@ -343,7 +351,13 @@ impl HeraldApp {
     }
 
     fn account_saved(&mut self, saved: account_setup::Saved) {
-        if saved.password_location == Some(PasswordLocation::SessionOnly) {
+        if saved.password_location.is_some() {
+            self.password_notes
+                .retain(|(account, _)| *account != saved.account.name);
+        }
+        if let Some(note) = saved.password_refused_note() {
+            self.password_notes.push((saved.account.name.clone(), note));
+        } else if saved.password_location == Some(PasswordLocation::SessionOnly) {
             self.status_note = Some(format!(
                 "The password for {} is kept for this session only: the system credential store is not available.",
                 saved.account.name
@@ -745,7 +759,7 @@ impl HeraldApp {
                                 self.desktop.as_ref(),
                                 &self.preferences,
                                 &slot.account.name,
-                                report.downloaded,
+                                &report,
                             );
                         }
                         slot.outcome = Some(Outcome::Done(sentence));
@@ -896,6 +910,7 @@ impl HeraldApp {
         if help {
             self.help_open = !self.help_open;
         }
+        self.preferences.zoom_with_keyboard(ctx);
         let typing = ctx.memory(|memory| memory.focused().is_some());
         if delete && !typing {
             self.delete_selected();
@@ -1233,6 +1248,7 @@ impl HeraldApp {
                     {
                         let slot = self.accounts.remove(index);
                         let name = slot.account.name.clone();
+                        self.password_notes.retain(|(account, _)| *account != name);
                         drop_off_thread(vec![slot]);
                         let profile = self.profile.clone();
                         self.removing =
@@ -1365,8 +1381,12 @@ impl HeraldApp {
     }
 
     /// Says so when the OS credential store Herald meant to use is not
-    /// available (not for the demo's session-only store).
+    /// available (not for the demo's session-only store), or refused an
+    /// account's password.
     fn credential_store_banner_ui(&self, ui: &mut egui::Ui) {
+        for (_, note) in &self.password_notes {
+            ui.colored_label(ui.visuals().warn_fg_color, note);
+        }
         if let Passwords::Ready(store) = &self.passwords
             && let Some(reason) = store.os_store_problem()
         {
@@ -1467,28 +1487,25 @@ fn open_message(mailbox_dir: &std::path::Path, id: i64) -> Result<Arc<Message>, 
         .map_err(|error| herald_core::error::describe(&error))
 }
 
-/// A desktop notification for `count` new messages in `account`, when the
-/// window is not focused and the user wants them.
+/// A desktop notification for the messages a sync of `account` brought
+/// (who sent them and about what, from the report: nothing is read from
+/// disk), when the window is not focused and the user wants them.
 fn notify_new_mail(
     ctx: &egui::Context,
     desktop: &dyn Desktop,
     preferences: &Preferences,
     account: &str,
-    count: u32,
+    report: &herald_core::sync::SyncReport,
 ) {
     let focused = ctx.input(|input| input.viewport().focused.unwrap_or(true));
     if focused || !preferences.notify_new_mail {
         return;
     }
-    let body = if count == 1 {
-        format!("1 new message in {account}")
-    } else {
-        format!("{count} new messages in {account}")
-    };
-    desktop.notify(&Notification {
-        summary: "Herald".into(),
-        body,
-    });
+    desktop.notify(&Notification::new_mail(
+        account,
+        report.downloaded,
+        &report.arrived,
+    ));
 }
 
 /// Keyboard shortcuts, as listed in the help window.
@@ -1500,6 +1517,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Ctrl+Enter", "Send (in the composer)"),
     ("Delete", "Move to Trash"),
     ("F5", "Get mail"),
+    ("Ctrl++ / Ctrl+- / Ctrl+0", "Larger / smaller / normal text"),
     ("Ctrl+F", "Search"),
     ("↑ ↓ / J K", "Previous / next message"),
     ("Page Up / Page Down, Home / End", "Move through the list"),

@@ -2,7 +2,7 @@
 //! preferences (theme, text size, undo-send delay, notifications).
 
 use crate::app::accounts::AccountSlot;
-use crate::app::prefs::{Preferences, ThemeChoice};
+use crate::app::prefs::{Preferences, TEXT_SCALES, ThemeChoice};
 
 /// What the user asked for in Settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl SettingsWindow {
                     let label = ui.label("Text size");
                     let slider = ui
                         .add(
-                            egui::Slider::new(&mut preferences.text_scale, 0.8..=1.6)
+                            egui::Slider::new(&mut preferences.text_scale, TEXT_SCALES)
                                 .step_by(0.1)
                                 .custom_formatter(|value, _| format!("{:.0} %", value * 100.0)),
                         )

@@ -402,8 +402,27 @@ impl PasswordStore {
         Ok(PasswordLocation::SessionOnly)
     }
 
+    /// Keeps `password` for the account called `account_name` in session
+    /// memory only, without asking the OS store: for a caller that chose to
+    /// go on after the store refused it ([`PasswordStore::set`] failed), so
+    /// the account works until the process exits. It is found before any
+    /// older password of the account in the OS store.
+    pub fn set_for_session(
+        &self,
+        account_name: &str,
+        password: &Password,
+    ) -> Result<(), CredentialError> {
+        if password.is_empty() {
+            return Err(CredentialError::EmptyPassword {
+                account: account_name.to_string(),
+            });
+        }
+        lock(&self.session).insert(account_name.to_string(), password.clone());
+        Ok(())
+    }
+
     /// The password of `account`, from the first source that has one:
-    /// its `password_command`, the OS store, session memory.
+    /// its `password_command`, session memory, the OS store.
     ///
     /// A missing password is [`CredentialError::NoPassword`], distinct from a
     /// store or command failure.
@@ -414,9 +433,14 @@ impl PasswordStore {
         }
     }
 
-    /// The password saved for `account_name` in the OS store or, failing
-    /// that, in session memory.
+    /// The password saved for `account_name` in session memory or, failing
+    /// that, in the OS store. Session memory comes first: it only holds a
+    /// password given in this session that the OS store did not take, which
+    /// is newer than anything the store has.
     fn get_stored(&self, account_name: &str) -> Result<Password, CredentialError> {
+        if let Some(password) = lock(&self.session).get(account_name) {
+            return Ok(password.clone());
+        }
         let mut store_failure = None;
         match self.with_entry(account_name, |entry| {
             entry.get_password().map(Password::new)
@@ -425,9 +449,6 @@ impl PasswordStore {
             Some(Ok(Err(keyring_core::Error::NoEntry))) | None => {}
             Some(Ok(Err(err))) => store_failure = Some(store_error(account_name, "read", err)),
             Some(Err(Elapsed)) => store_failure = Some(self.timed_out(account_name)),
-        }
-        if let Some(password) = lock(&self.session).get(account_name) {
-            return Ok(password.clone());
         }
         Err(
             store_failure.unwrap_or_else(|| CredentialError::NoPassword {
@@ -443,14 +464,14 @@ impl PasswordStore {
         if account.password_command.is_some() {
             return PasswordState::Command;
         }
+        if lock(&self.session).contains_key(&account.name) {
+            return PasswordState::SessionOnly;
+        }
         let in_store = self.with_entry(&account.name, |entry| {
             entry.get_password().map(Password::new)
         });
         if let Some(Ok(Ok(_))) = in_store {
             return PasswordState::OsStore;
-        }
-        if lock(&self.session).contains_key(&account.name) {
-            return PasswordState::SessionOnly;
         }
         match in_store {
             Some(Ok(Err(keyring_core::Error::NoEntry))) => PasswordState::Missing,

@@ -123,6 +123,12 @@ pub(crate) fn describe_store_error(err: &keyring_core::Error) -> String {
         Error::BadDataFormat(_, inner) => format!("the stored secret is malformed ({inner})"),
         Error::Ambiguous(entries) => format!("{} stored entries match this account", entries.len()),
         Error::NoEntry => "no entry".to_string(),
+        Error::TooLong(name, limit) => {
+            format!("the {name} is longer than the credential store allows ({limit} characters)")
+        }
+        Error::Invalid(name, problem) => {
+            format!("the credential store does not accept the {name} ({problem})")
+        }
         other => format!("the credential store failed ({other})"),
     }
 }

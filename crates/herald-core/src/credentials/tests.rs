@@ -184,6 +184,28 @@ fn invalid_value_is_an_error_not_a_fallback() {
 }
 
 #[test]
+fn a_refused_password_kept_for_the_session_wins_over_an_older_one_in_the_store() {
+    let (mock, store) = mock_store();
+    let account = sample("work");
+    store.set("work", &pw("old")).unwrap();
+    inject(&mock, "work", Error::TooLong("password".to_string(), 10));
+    store.set("work", &pw("new")).unwrap_err();
+    store.set_for_session("work", &pw("new")).unwrap();
+    assert_eq!(store.get(&account).unwrap().expose(), "new");
+    assert_eq!(store.state(&account), PasswordState::SessionOnly);
+    // The store still works and still has the old one; a later save there
+    // replaces the session copy.
+    assert_eq!(store.status(), StoreStatus::Available);
+    store.set("work", &pw("newer")).unwrap();
+    assert_eq!(store.get(&account).unwrap().expose(), "newer");
+    assert_eq!(store.state(&account), PasswordState::OsStore);
+    assert!(matches!(
+        store.set_for_session("work", &pw("")),
+        Err(CredentialError::EmptyPassword { .. })
+    ));
+}
+
+#[test]
 fn stored_bytes_never_reach_errors() {
     let (mock, store) = mock_store();
     let entry = mock.build(SERVICE, "work", None).unwrap();

@@ -41,6 +41,8 @@ const BATCH_BYTES: u64 = 16 * 1024 * 1024;
 const KEEPALIVE_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 /// The first bytes of each message are kept in memory to summarise it.
 const SUMMARY_PREFIX_BYTES: usize = crate::message::FULL_PARSE_LIMIT_BYTES;
+/// How many of the messages that arrived a [`SyncReport`] describes.
+pub const ARRIVED_LIMIT: usize = 3;
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -62,6 +64,24 @@ pub struct SyncReport {
     /// Things the user should know that did not stop the sync (a message
     /// the server would not send, a server without UIDL, a hostile UIDL…).
     pub warnings: Vec<String>,
+    /// The first of the messages downloaded in full (at most
+    /// [`ARRIVED_LIMIT`], in the server's order, each only once its copy is
+    /// durable), so a notification can say who wrote and about what without
+    /// reading the mailbox. Not part of `herald fetch --json`.
+    #[serde(skip)]
+    pub arrived: Vec<Arrived>,
+}
+
+/// Who sent a message that has just arrived, and its subject (from the
+/// summary made while downloading; neutralised for display).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arrived {
+    /// The display name of the first From address.
+    pub from_name: Option<String>,
+    /// The first From address (`user@example.com`).
+    pub from_addr: Option<String>,
+    /// The decoded Subject.
+    pub subject: Option<String>,
 }
 
 /// Where a sync is, for a progress bar.
@@ -662,6 +682,9 @@ struct Storing<'s, 'm> {
     current: Option<Current<'m>>,
     /// A message we did not ask for, whose pieces are dropped.
     skipping: Option<u32>,
+    /// Who sent the first messages of the batch (as many as the report
+    /// still has room for); they join the report when the batch is durable.
+    arrived: Vec<Arrived>,
 }
 
 struct Current<'m> {
@@ -689,6 +712,7 @@ impl<'s, 'm> Storing<'s, 'm> {
             bytes_done: 0,
             current: None,
             skipping: None,
+            arrived: Vec::new(),
         }
     }
 
@@ -759,13 +783,21 @@ impl<'s, 'm> Storing<'s, 'm> {
         else {
             return Ok(());
         };
+        // Always there: the summarizer saw the last piece first.
+        let summary = piece.summary.unwrap_or_default();
+        if report.arrived.len() + self.arrived.len() < ARRIVED_LIMIT {
+            self.arrived.push(Arrived {
+                from_name: summary.from_name.clone(),
+                from_addr: summary.from_addr.clone(),
+                subject: summary.subject.clone(),
+            });
+        }
         self.batch.add(
             staged,
             store::NewMessage {
                 uidl: Some(listed.uidl.to_string()),
                 server_size: Some(listed.size),
-                // Always there: the summarizer saw the last piece first.
-                summary: piece.summary.unwrap_or_default(),
+                summary,
                 flags: store::Flags::default(),
                 received_at: self.received_at,
             },
@@ -778,6 +810,7 @@ impl<'s, 'm> Storing<'s, 'm> {
             self.batch.commit_staged()?;
             report.downloaded += self.batch_count as u32;
             report.bytes += self.batch_bytes;
+            report.arrived.append(&mut self.arrived);
             self.batch_count = 0;
             self.batch_bytes = 0;
         }
@@ -798,6 +831,7 @@ impl<'s, 'm> Storing<'s, 'm> {
         if committed.is_ok() {
             report.downloaded += self.batch_count as u32;
             report.bytes += self.batch_bytes;
+            report.arrived.append(&mut self.arrived);
         }
         committed.map(|_| ())
     }

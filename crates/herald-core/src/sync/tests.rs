@@ -481,6 +481,34 @@ fn an_err_to_one_retr_leaves_that_message_for_the_next_sync() {
     assert_eq!(server.record().count("RETR 1"), 1);
 }
 
+#[test]
+fn the_report_names_the_first_messages_that_arrived() {
+    let server = FakePop3::start(mailbox(5));
+    server.set_retr("uid-2", Retr::Refuse);
+    let mut fixture = Fixture::new(&server);
+    let report = fixture.sync().unwrap();
+    assert_eq!(report.downloaded, 4);
+    // Message 2 did not arrive; of the rest, the first three are named.
+    let arrived: Vec<Arrived> = [1, 3, 4]
+        .into_iter()
+        .map(|n| Arrived {
+            from_name: Some(format!("Sender {n}")),
+            from_addr: Some(format!("s{n}@example.com")),
+            subject: Some(format!("message {n}")),
+        })
+        .collect();
+    assert_eq!(report.arrived, arrived);
+
+    // Only what arrives in this sync: message 2, now.
+    server.set_retr("uid-2", Retr::Normal);
+    let report = fixture.sync().unwrap();
+    assert_eq!(report.downloaded, 1);
+    assert_eq!(report.arrived.len(), 1);
+    assert_eq!(report.arrived[0].subject.as_deref(), Some("message 2"));
+    let report = fixture.sync().unwrap();
+    assert!(report.arrived.is_empty());
+}
+
 // ---------------------------------------------------------------------------
 // Connections that fail half-way
 // ---------------------------------------------------------------------------
