@@ -155,8 +155,8 @@ fn list_sorts_searches_and_opens_with_the_keyboard_and_marks_read() {
     );
 
     // Search filters as you type (addresses too).
-    harness.get_by_label("🔍").click();
-    harness.get_by_label("🔍");
+    harness.get_by_label("🔍 Search").click();
+    harness.get_by_label("🔍 Search");
     let search = harness.get_by_role(egui::accesskit::Role::TextInput);
     search.type_text("maria@");
     step_until(&mut harness, WAIT, "search applied", |h| {
@@ -176,7 +176,7 @@ fn list_sorts_searches_and_opens_with_the_keyboard_and_marks_read() {
         ("ВТОРОЕ", "Встреча"),
         ("carl bod", "Zulu report"),
     ] {
-        harness.get_by_label("🔍").click();
+        harness.get_by_label("🔍 Search").click();
         harness
             .get_by_role(egui::accesskit::Role::TextInput)
             .type_text(query);

@@ -1343,25 +1343,19 @@ impl HeraldApp {
                 {
                     self.server_view = Some(ServerView::open(index, slot));
                 }
-                let search_label = ui.label("🔍");
+                // Right to left: the box first, then its label at its left.
                 let search = ui
                     .add(
                         egui::TextEdit::singleline(&mut self.list.spec.search)
-                            .hint_text("Search (Ctrl+F)")
+                            .hint_text("Ctrl+F")
                             .desired_width(220.0),
                     )
-                    .labelled_by(search_label.id)
                     .on_hover_text(
                         "Shows messages with every word you type in the subject, the people \
                          and addresses, or the text and attachment names",
                     );
-                search.widget_info(|| {
-                    egui::WidgetInfo::labeled(
-                        egui::accesskit::Role::TextInput,
-                        true,
-                        "Search messages",
-                    )
-                });
+                let search_label = ui.label("🔍 Search");
+                let search = search.labelled_by(search_label.id);
                 if self.focus_search {
                     search.request_focus();
                     self.focus_search = false;
