@@ -1548,10 +1548,20 @@ fn account_test_reports_tls_certificate_and_capabilities() {
         "{smtp:?}"
     );
     assert!(smtp.iter().any(|c| c == "8BITMIME"), "{smtp:?}");
+    // SIZE as read, for the SMTP server only.
+    assert_eq!(
+        report["smtp"]["smtp_limits"]["max_message_size_bytes"],
+        20_971_520
+    );
+    assert!(report["pop3"].get("smtp_limits").is_none(), "{report}");
 
     // The human-readable form says the same, with openssl's fingerprint.
     let output = herald.ok(&["account", "test", "alice"]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert_eq!(text.matches(&fingerprint).count(), 2, "{text}");
     assert_eq!(text.matches("login: accepted").count(), 2, "{text}");
+    assert!(
+        text.contains("largest message accepted: 20971520 bytes"),
+        "{text}"
+    );
 }

@@ -265,6 +265,49 @@ fn preview_shows_the_formatted_text_and_the_inline_image() {
 }
 
 #[test]
+fn ctrl_enter_in_the_composer_sends() {
+    let mut harness = harness(Composer::new(
+        14,
+        context(0, Duration::from_secs(3600)),
+        None,
+    ));
+    type_into(&mut harness, "To", "bob@example.net");
+    type_into(&mut harness, "Subject", "Sent with the keyboard");
+    type_into(&mut harness, "Message", "Hello Bob");
+    // Only keys meant for the composer: with nothing focused (Escape) the
+    // main window's keys are not its business.
+    harness.key_press(egui::Key::Escape);
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    for _ in 0..10 {
+        harness.step();
+    }
+    assert!(harness.state().actions.is_empty(), "sent without the focus");
+
+    harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Message")
+        .focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(&mut harness, "the Send action", |h| {
+        sent_message(h.state()).is_some()
+    });
+    let message = sent_message(harness.state()).expect("sent");
+    assert_eq!(
+        message.headers.subject.as_deref(),
+        Some("Sent with the keyboard")
+    );
+    assert_eq!(message.headers.to[0].email, "bob@example.net");
+    // The keys sent the message; they did not go into the body.
+    assert!(
+        message.text.starts_with("Hello Bob\n\n-- "),
+        "{:?}",
+        message.text
+    );
+    harness.get_by_label("Sending…");
+}
+
+#[test]
 fn attachment_reminder_asks_before_sending() {
     let mut harness = harness(Composer::new(
         2,

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use egui_kittest::kittest::Queryable;
-use herald_core::account::{AccountList, Profile};
+use herald_core::account::{AccountList, LearntSmtpLimits, Profile};
 use support::servers::{MailServerOptions, MailServers};
 use support::ui::{app_harness, click_button, fill, setup, step_until, wait_for_label};
 
@@ -97,6 +97,20 @@ fn add_account_meets_untrusted_certificate_and_wrong_password_then_gets_mail() {
         "exactly one certificate pinned"
     );
     assert!(account.password_command.is_none());
+    // The connection test read the SMTP server's SIZE: the window keeps it
+    // for the composer's warning (getting mail never talks to SMTP).
+    let learnt = || {
+        LearntSmtpLimits::load(&profile)
+            .ok()
+            .and_then(|learnt| learnt.get(account))
+    };
+    step_until(&mut harness, WAIT, "the server's SIZE remembered", |_| {
+        learnt().is_some()
+    });
+    assert_eq!(
+        learnt().and_then(|limits| limits.max_message_size_bytes),
+        Some(servers.size_limit_bytes)
+    );
 }
 
 fn fill_nth_port(
@@ -174,12 +188,10 @@ fn choose_path(
     click_button(harness, "OK");
 }
 
-#[test]
-fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() {
-    let servers = servers();
-    let user = servers.user("ann").clone();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let profile = Profile::at(dir.path().join("profile"));
+/// Adds the servers' `ann` as account `ann` (trusting the per-run CA, the
+/// password from a command), as `herald account add` does.
+fn add_account_with_cli(profile: &Profile, servers: &MailServers) {
+    let user = servers.user("ann");
     let status = support::herald()
         .arg("--profile")
         .arg(profile.root().expect("explicit"))
@@ -195,6 +207,72 @@ fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() 
         .status()
         .expect("account add");
     assert!(status.success());
+}
+
+#[test]
+fn composer_warns_over_the_size_limit_the_smtp_server_advertised() {
+    // Postfix advertises `SIZE 300000` in its EHLO.
+    let servers = MailServers::start(MailServerOptions {
+        users: vec![("ann".into(), "correct-horse-7".into())],
+        size_limit_bytes: 300_000,
+    });
+    let user = servers.user("ann").clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path().join("profile"));
+    add_account_with_cli(&profile, &servers);
+    // 250,000 bytes are about 330 KB once encoded: over the server's limit,
+    // far under the common 25 MB.
+    let scan_path = dir.path().join("scan.bin");
+    std::fs::write(&scan_path, vec![7u8; 250_000]).expect("write");
+    let limit_words = "over the server's limit of 293 KB";
+
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1280.0, 900.0));
+    harness
+        .state_mut()
+        .as_mut()
+        .expect("app")
+        .preferences
+        .undo_send_secs = 0;
+    wait_for_label(&mut harness, "No messages yet", WAIT);
+    click_button(&mut harness, "✏ Compose");
+    wait_for_label(&mut harness, "New message", WAIT);
+    fill(&mut harness, "To", &user.address);
+    fill(&mut harness, "Subject", "The scan");
+    fill(&mut harness, "Message", "Here it is.");
+    choose_path(&mut harness, "Attach files…", &scan_path);
+    wait_for_label(&mut harness, "Remove scan.bin", WAIT);
+    // Nothing is known about the server yet: no warning, and Send sends.
+    assert!(
+        harness.query_by_label_contains(limit_words).is_none(),
+        "a limit nobody announced"
+    );
+    click_button(&mut harness, "Send");
+    // The engine's words for the refusal, and the limit it learnt on the
+    // way, now in the open composer.
+    wait_for_label(&mut harness, "larger than the server accepts", WAIT);
+    wait_for_label(&mut harness, limit_words, WAIT);
+    // Sending again asks first.
+    click_button(&mut harness, "Send");
+    wait_for_label(&mut harness, "Send anyway", WAIT);
+
+    // A later run knows the limit before connecting to anything.
+    drop(harness);
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1280.0, 900.0));
+    wait_for_label(&mut harness, "No messages yet", WAIT);
+    click_button(&mut harness, "✏ Compose");
+    wait_for_label(&mut harness, "New message", WAIT);
+    choose_path(&mut harness, "Attach files…", &scan_path);
+    wait_for_label(&mut harness, "Remove scan.bin", WAIT);
+    wait_for_label(&mut harness, limit_words, WAIT);
+}
+
+#[test]
+fn compose_send_get_mail_open_and_save_round_trip_through_postfix_and_dovecot() {
+    let servers = servers();
+    let user = servers.user("ann").clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path().join("profile"));
+    add_account_with_cli(&profile, &servers);
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).expect("mkdir");
     let report: Vec<u8> = (0..200_000u32).map(|n| (n * 7 % 251) as u8).collect();

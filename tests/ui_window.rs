@@ -244,6 +244,54 @@ fn shortcuts_open_the_composer_and_the_help() {
     }
 }
 
+#[test]
+fn keys_typed_in_an_embedded_composer_do_not_reach_the_message_list() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    seed(
+        &profile,
+        "work",
+        Folder::Inbox,
+        &[plain_message(
+            "Bob <bob@example.org>",
+            "Budget review",
+            "Mon, 2 Nov 2026 10:00:00 +0000",
+            "numbers inside",
+        )],
+        false,
+    );
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 700.0));
+    wait_for_label(&mut harness, "Budget review", WAIT);
+    harness.key_press(egui::Key::ArrowDown);
+    wait_for_label(&mut harness, "numbers inside", WAIT);
+    // (The harness embeds viewports: the composer is a window inside.)
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::N);
+    wait_for_label(&mut harness, "New message", WAIT);
+    let subject = || {
+        egui_kittest::kittest::By::new()
+            .role(egui::accesskit::Role::TextInput)
+            .label("Subject")
+    };
+    harness.get(subject()).focus();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::L);
+    harness.key_press(egui::Key::Delete);
+    for _ in 0..20 {
+        harness.step();
+    }
+    assert_eq!(harness.query_all(subject()).count(), 1, "no reply opened");
+    assert!(
+        harness
+            .query_by_label_contains("Re: Budget review")
+            .is_none()
+    );
+    harness.get_by_label_contains("numbers inside");
+    let store = MailStore::open_read_only(&profile.mailbox_dir("work")).expect("store");
+    assert_eq!(store.count(Folder::Trash).expect("count"), 0);
+}
+
 /// Counts TCP connections to a loopback port: the canary for any fetch.
 struct Canary {
     port: u16,

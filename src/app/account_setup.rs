@@ -15,6 +15,7 @@ use herald_core::account::{
 use herald_core::credentials::{CredentialError, Password, PasswordLocation, PasswordStore};
 use herald_core::engine::{
     AccountContext, AccountWorker, Command, ConnectionReport, Event, EventKind, ServerCheck,
+    SmtpLimits,
 };
 use herald_core::net::Limits;
 
@@ -42,6 +43,9 @@ pub struct Saved {
     /// Why the OS store, though working, refused the password, which is
     /// then kept for this session only.
     pub password_refused: Option<String>,
+    /// What the SMTP server advertised in the last connection test, when
+    /// that test was of the server saved.
+    pub smtp_limits: Option<SmtpLimits>,
 }
 
 impl Saved {
@@ -369,10 +373,22 @@ impl AccountSetup {
             SetupMode::Add => None,
             SetupMode::Edit(name) => Some(name.clone()),
         };
+        let smtp_limits = self
+            .report
+            .as_ref()
+            .filter(|report| {
+                report.smtp.host == account.smtp.host && report.smtp.port == account.smtp.port
+            })
+            .and_then(|report| report.smtp.smtp_limits);
         let profile = profile.clone();
         let passwords = Arc::clone(passwords);
         self.saving = Some(Job::spawn("account-save", waker, move || {
-            save_account(&profile, &passwords, account, previous_name, password)
+            save_account(&profile, &passwords, account, previous_name, password).map(|saved| {
+                Saved {
+                    smtp_limits,
+                    ..saved
+                }
+            })
         }));
     }
 
@@ -854,6 +870,7 @@ fn save_account(
         previous_name,
         password_location,
         password_refused,
+        smtp_limits: None,
     })
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use herald_core::account::{Account, Profile};
 use herald_core::credentials::PasswordStore;
 use herald_core::engine::{
-    AccountContext, AccountWorker, Activity, Command, Event, Failure, LocalEdit,
+    AccountContext, AccountWorker, Activity, Command, Event, Failure, LocalEdit, SmtpLimits,
 };
 use herald_core::net::Limits;
 use herald_core::sync::Progress;
@@ -58,6 +58,8 @@ pub struct AccountSlot {
     pub counts: [(u64, u64); 5],
     /// Edits sent to the worker and not answered yet, oldest first.
     pub pending_edits: VecDeque<EditOrigin>,
+    /// What its SMTP server advertised (SIZE), once learnt.
+    pub smtp_limits: Option<SmtpLimits>,
 }
 
 impl AccountSlot {
@@ -74,6 +76,7 @@ impl AccountSlot {
             next_check: None,
             counts: [(0, 0); 5],
             pending_edits: VecDeque::new(),
+            smtp_limits: None,
         }
     }
 

@@ -31,9 +31,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
-use herald_core::account::{AccountList, Profile};
+use herald_core::account::{AccountList, LearntSmtpLimits, Profile};
 use herald_core::credentials::PasswordStore;
-use herald_core::engine::{Command, Event, EventKind, LocalEdit, LocalEditDone};
+use herald_core::engine::{Command, Event, EventKind, LocalEdit, LocalEditDone, SmtpLimits};
 use herald_core::message::Message;
 use herald_core::store::{Folder, MailStore};
 
@@ -205,6 +205,13 @@ pub struct HeraldApp {
     server_view: Option<ServerView>,
     opening_draft: Option<Job<Result<DraftBytes, String>>>,
     outbox_cleanups: Vec<Job<Option<(usize, i64)>>>,
+    /// What each account's SMTP server advertised, as saved in the profile.
+    learnt_limits: LearntSmtpLimits,
+    limits_saving: Option<Job<Result<(), String>>>,
+    limits_unsaved: bool,
+    /// The main window was asked to close while composers were open: it
+    /// closes once they have saved their drafts.
+    quitting: bool,
     bench_frames: u64,
     desktop: Arc<dyn Desktop>,
     open_folders: OpenFolders,
@@ -221,7 +228,7 @@ impl HeraldApp {
         let repaint_ctx = ctx.clone();
         let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
         let (event_sender, events) = mpsc::channel();
-        let (accounts_state, accounts) = match AccountList::load(&setup.profile) {
+        let (accounts_state, mut accounts) = match AccountList::load(&setup.profile) {
             Ok(list) => (
                 AccountsState::Loaded,
                 list.iter()
@@ -234,6 +241,7 @@ impl HeraldApp {
                 Vec::new(),
             ),
         };
+        let learnt_limits = load_learnt_limits(&setup.profile, &mut accounts);
         let passwords = match setup.passwords {
             Some(store) => Passwords::Ready(store),
             None => {
@@ -283,6 +291,10 @@ impl HeraldApp {
             server_view: None,
             opening_draft: None,
             outbox_cleanups: Vec::new(),
+            learnt_limits,
+            limits_saving: None,
+            limits_unsaved: false,
+            quitting: false,
             bench_frames: 0,
             desktop: setup
                 .desktop
@@ -317,6 +329,8 @@ impl HeraldApp {
                 self.accounts_state = AccountsState::Failed(herald_core::error::describe(&error));
             }
         }
+        self.learnt_limits = load_learnt_limits(&profile, &mut self.accounts);
+        self.limits_unsaved = false;
         self.profile = profile;
         self.passwords = Passwords::Ready(passwords);
         self.password_notes.clear();
@@ -363,7 +377,8 @@ impl HeraldApp {
                 saved.account.name
             ));
         }
-        let slot = AccountSlot::new(saved.account, &self.profile);
+        let mut slot = AccountSlot::new(saved.account, &self.profile);
+        slot.smtp_limits = self.learnt_limits.get(&slot.account);
         let index = match saved.previous_name.as_deref().and_then(|name| {
             self.accounts
                 .iter()
@@ -379,6 +394,10 @@ impl HeraldApp {
                 self.accounts.len() - 1
             }
         };
+        // The connection test at setup already read the SMTP server's EHLO.
+        if let Some(limits) = saved.smtp_limits {
+            self.learn_smtp_limits(index, limits);
+        }
         self.start_workers_if_ready();
         self.selection = Selection {
             mailbox: MailboxChoice::Account(index),
@@ -685,6 +704,14 @@ impl HeraldApp {
                 Err(_) => {}
             }
         }
+        if let Some(job) = &mut self.limits_saving
+            && job.try_take().is_some()
+        {
+            // A cache: when it cannot be written the window still knows
+            // the limits for this session, and learns them again later.
+            self.limits_saving = None;
+            self.save_learnt_limits();
+        }
         let mut cleanups = std::mem::take(&mut self.outbox_cleanups);
         cleanups.retain_mut(|job| match job.try_take() {
             None => true,
@@ -803,6 +830,7 @@ impl HeraldApp {
                 reload = true;
             }
             EventKind::ConnectionTested(_) => {}
+            EventKind::SmtpLimits(limits) => self.learn_smtp_limits(index, limits),
             EventKind::ServerListed(result) => {
                 if let Some(view) = &mut self.server_view
                     && view.account == index
@@ -874,22 +902,37 @@ impl HeraldApp {
     fn shortcuts(&mut self, ctx: &egui::Context) {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let shortcut = |modifiers, key| KeyboardShortcut::new(modifiers, key);
-        // Shortcuts only when no composer window has focus-worthy work:
-        // composers handle their own (Ctrl+Enter).
-        let (get_mail, search, help, delete, compose, reply_all, reply, forward) =
+        // Keys typed into a composer are its own (Ctrl+Enter sends there): a
+        // composer in its own OS window gets them through that window's
+        // input, never this one's. An embedded one shares this input, so
+        // while it has the keyboard the shortcuts that act on the selected
+        // message or take the focus (reply, forward, delete, search) are
+        // left alone; new message, get mail and help still work.
+        let in_composer = self
+            .composers
+            .iter()
+            .any(|composer| composer.has_keyboard_in(ctx));
+        let (get_mail, help, compose) = ctx.input_mut(|input| {
+            (
+                input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F5)),
+                input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F1)),
+                input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::N)),
+            )
+        });
+        let (search, delete, reply_all, reply, forward) = if in_composer {
+            Default::default()
+        } else {
             ctx.input_mut(|input| {
                 (
-                    input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F5)),
                     input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::F)),
-                    input.consume_shortcut(&shortcut(Modifiers::NONE, Key::F1)),
                     input.key_pressed(Key::Delete),
-                    input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::N)),
                     input
                         .consume_shortcut(&shortcut(Modifiers::COMMAND | Modifiers::SHIFT, Key::R)),
                     input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::R)),
                     input.consume_shortcut(&shortcut(Modifiers::COMMAND, Key::L)),
                 )
-            });
+            })
+        };
         if compose {
             self.compose_new();
         }
@@ -952,7 +995,9 @@ impl HeraldApp {
                     email: slot.account.email_addr.clone(),
                 },
                 signature: slot.account.signature.clone(),
-                max_message_size_bytes: None,
+                max_message_size_bytes: slot
+                    .smtp_limits
+                    .and_then(|limits| limits.max_message_size_bytes),
             })
             .collect();
         let mut context =
@@ -1011,6 +1056,60 @@ impl HeraldApp {
             mode,
             account.as_deref(),
         ));
+    }
+
+    /// Remembers what account `index`'s SMTP server advertised: for the
+    /// composers open now and later, and in the profile for the next run.
+    fn learn_smtp_limits(&mut self, index: usize, limits: SmtpLimits) {
+        let Some(slot) = self.accounts.get_mut(index) else {
+            return;
+        };
+        slot.smtp_limits = Some(limits);
+        for composer in &mut self.composers {
+            composer.set_server_size_limit(&slot.account.name, limits.max_message_size_bytes);
+        }
+        if self.learnt_limits.record(&slot.account, limits) {
+            self.limits_unsaved = true;
+            self.save_learnt_limits();
+        }
+    }
+
+    /// Writes the learnt limits in a job, one write at a time.
+    fn save_learnt_limits(&mut self) {
+        if self.limits_saving.is_some() || !self.limits_unsaved {
+            return;
+        }
+        self.limits_unsaved = false;
+        let learnt = self.learnt_limits.clone();
+        let profile = self.profile.clone();
+        self.limits_saving = Some(Job::spawn("smtp-limits-save", &self.waker, move || {
+            learnt
+                .save(&profile)
+                .map_err(|error| herald_core::error::describe(&error))
+        }));
+    }
+
+    /// Closing the main window closes the composers first, as their own
+    /// close buttons would (each saves its draft), then the window.
+    fn close_composers_before_quitting(&mut self, ctx: &egui::Context) {
+        if ctx.input(|input| input.viewport().close_requested()) && !self.composers.is_empty() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.quitting = true;
+            for composer in &mut self.composers {
+                composer.ask_to_close();
+            }
+        }
+        if !self.quitting {
+            return;
+        }
+        if self.composers.is_empty() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            self.quitting = false;
+        } else if !self.composers.iter().all(Composer::is_closing) {
+            // A draft could not be saved: the composer stays open to say
+            // so, and the window with it.
+            self.quitting = false;
+        }
     }
 
     fn composers_ui(&mut self, ctx: &egui::Context) {
@@ -1121,6 +1220,7 @@ impl HeraldApp {
         }
         self.dialogs_ui(&ctx);
         self.composers_ui(&ctx);
+        self.close_composers_before_quitting(&ctx);
         if let Some(view) = &mut self.server_view {
             if let Some(slot) = self.accounts.get(view.account) {
                 view.show(&ctx, slot);
@@ -1455,6 +1555,18 @@ fn stored_message(
         .map_err(describe)?
         .get(id)
         .map_err(describe)
+}
+
+/// What was learnt about the accounts' SMTP servers in earlier runs, also
+/// given to their slots. Read with `accounts.toml`, before the first frame;
+/// a damaged file counts as empty (it is only a cache, rewritten as the
+/// window learns).
+fn load_learnt_limits(profile: &Profile, slots: &mut [AccountSlot]) -> LearntSmtpLimits {
+    let learnt = LearntSmtpLimits::load(profile).unwrap_or_default();
+    for slot in slots {
+        slot.smtp_limits = learnt.get(&slot.account);
+    }
+    learnt
 }
 
 /// Unified when there are several accounts, else the only one.

@@ -188,6 +188,8 @@ impl Engine {
                     }
                 }
                 EventKind::Idle => break,
+                // What the SMTP server advertised: for the window to keep.
+                EventKind::SmtpLimits(_) => {}
                 other => outcome = Some(other),
             }
         }
@@ -678,6 +680,12 @@ fn print_check(title: &str, check: &ServerCheck) {
     }
     if !check.capabilities.is_empty() {
         println!("  capabilities: {}", check.capabilities.join(", "));
+    }
+    if let Some(limits) = check.smtp_limits {
+        match limits.max_message_size_bytes {
+            Some(bytes) => println!("  largest message accepted: {bytes} bytes"),
+            None => println!("  largest message accepted: no limit announced"),
+        }
     }
     match &check.failure {
         None if check.logged_in => println!("  login: accepted"),

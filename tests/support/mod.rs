@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+pub mod os_windows;
 pub mod servers;
 
 /// The `herald` binary built for these tests.

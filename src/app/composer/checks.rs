@@ -102,25 +102,23 @@ pub fn base64_size(bytes: u64) -> u64 {
     encoded + encoded.div_ceil(76) * 2
 }
 
-/// A warning when a message of about `encoded_bytes` is over the server's
-/// SIZE limit (if known) or over the common 25 MB.
+/// A warning when a message of about `encoded_bytes` is over the SMTP
+/// server's SIZE limit (when the window has learnt it) or over the common
+/// 25 MB that many receiving servers enforce whatever the sender's allows.
 pub fn size_warning(encoded_bytes: u64, server_limit: Option<u64>) -> Option<String> {
-    let limit = server_limit
-        .filter(|&limit| limit > 0)
-        .map_or(COMMON_LIMIT_BYTES, |limit| limit.min(COMMON_LIMIT_BYTES));
-    if encoded_bytes <= limit {
-        return None;
+    let size = format_size(encoded_bytes);
+    if let Some(limit) = server_limit.filter(|&limit| limit > 0)
+        && encoded_bytes > limit
+    {
+        return Some(format!(
+            "This message is about {size} once encoded, over the server's limit of {}: \
+             the server will refuse it.",
+            format_size(limit)
+        ));
     }
-    let whose = if server_limit.is_some_and(|server| server > 0 && server <= COMMON_LIMIT_BYTES) {
-        "your server accepts at most"
-    } else {
-        "many mail servers refuse messages over"
-    };
-    Some(format!(
-        "This message is about {} once encoded; {whose} {}.",
-        format_size(encoded_bytes),
-        format_size(limit)
-    ))
+    (encoded_bytes > COMMON_LIMIT_BYTES).then(|| {
+        format!("This message is about {size} once encoded; many mail servers refuse messages over 25 MB.")
+    })
 }
 
 #[cfg(test)]
@@ -187,15 +185,23 @@ mod tests {
         let warning = size_warning(encoded, Some(20_000_000)).expect("over SIZE");
         assert!(
             warning.contains(&format!(
-                "your server accepts at most {}",
+                "over the server's limit of {}",
                 format_size(20_000_000)
             )),
             "{warning}"
         );
-        // 19 MB -> 25.6 MB encoded: over the common limit even with a big SIZE.
-        let warning = size_warning(base64_size(19_000_000), Some(50_000_000)).expect("over 25 MB");
+        // 19 MB -> 25.6 MB encoded: over the common limit even with a big SIZE…
+        let big = base64_size(19_000_000);
+        let warning = size_warning(big, Some(50_000_000)).expect("over 25 MB");
         assert!(
-            warning.contains(&format_size(COMMON_LIMIT_BYTES)),
+            warning.contains("many mail servers refuse messages over 25 MB"),
+            "{warning}"
+        );
+        assert_eq!(size_warning(big, None), Some(warning));
+        // …and a server that allows less says so, not the common limit.
+        let warning = size_warning(big, Some(10_240_000)).expect("over SIZE");
+        assert!(
+            warning.contains("the server's limit of 9.8 MB"),
             "{warning}"
         );
         assert_eq!(size_warning(10, Some(0)), None);

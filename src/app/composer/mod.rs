@@ -1,7 +1,9 @@
 //! The composer: a window to write, reply to and forward messages.
 //!
-//! Each [`Composer`] draws its own [`egui::Window`] (several can be open at
-//! once) and reports what the app must do as [`ComposerAction`]s: send a
+//! Each [`Composer`] is its own OS window (an egui viewport; several can be
+//! open at once), or an [`egui::Window`] inside the main window where
+//! viewports are embedded (egui_kittest, a backend without multi-viewport
+//! support). It reports what the app must do as [`ComposerAction`]s: send a
 //! composed message, store a draft, delete one, forget the composer. It never
 //! touches the network or the disk on the UI thread: files, image decoding
 //! (thumbnails and preview pictures), parsing the preview's HTML, composing
@@ -318,6 +320,11 @@ pub struct Composer {
     dialog: Option<(bool, DialogState)>,
     window_rect: Option<egui::Rect>,
     layer: Option<egui::LayerId>,
+    /// Drawn in its own OS window last frame: all of that window's input
+    /// (keys, drops, pastes) is for this composer.
+    own_window: bool,
+    /// [`Composer::ask_to_close`] was called.
+    close_asked: bool,
     status: Option<String>,
 }
 
@@ -364,6 +371,8 @@ impl Composer {
             dialog: None,
             window_rect: None,
             layer: None,
+            own_window: false,
+            close_asked: false,
             status: None,
         }
     }
@@ -504,6 +513,49 @@ impl Composer {
         }
     }
 
+    /// Closes the composer as its close button would (its draft is saved
+    /// first); the app is told by [`ComposerAction::Closed`].
+    pub fn ask_to_close(&mut self) {
+        self.close_asked = true;
+    }
+
+    /// True once the composer is closing, or closed.
+    pub fn is_closing(&self) -> bool {
+        self.close_asked || self.closing || matches!(self.phase, Phase::Sent | Phase::Closed)
+    }
+
+    /// The app learnt the SIZE limit of `account`'s SMTP server (`None`: it
+    /// set none): the size warning uses it from now on.
+    pub fn set_server_size_limit(&mut self, account: &str, max_message_size_bytes: Option<u64>) {
+        for sender in &mut self.ctx.accounts {
+            if sender.name == account {
+                sender.max_message_size_bytes = max_message_size_bytes;
+            }
+        }
+    }
+
+    /// True while one of this composer's text fields has the keyboard in
+    /// the main window (when embedded there): the main window's shortcuts
+    /// must leave the keys alone. In its own OS window the keys never reach
+    /// the main window.
+    pub fn has_keyboard_in(&self, ctx: &egui::Context) -> bool {
+        !self.own_window
+            && ctx
+                .memory(|m| m.focused())
+                .is_some_and(|id| self.my_text_ids().contains(&id))
+    }
+
+    /// The OS window's title (and the embedded window's).
+    pub fn title(&self) -> String {
+        let subject = self.subject.trim();
+        if subject.is_empty() {
+            "New message".to_owned()
+        } else {
+            // One line: a pasted subject may hold a line break.
+            subject.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    }
+
     /// The draft from the last [`ComposerAction::SaveDraft`] is stored as `local_id`.
     pub fn draft_saved(&mut self, local_id: i64) {
         self.draft_id = Some(local_id);
@@ -533,6 +585,11 @@ impl Composer {
         Id::unique(("herald-composer", self.id))
     }
 
+    /// The composer's OS window.
+    pub fn viewport_id(&self) -> egui::ViewportId {
+        egui::ViewportId::from_hash_of(("herald-composer-window", self.id))
+    }
+
     fn field_id(&self, name: &str) -> Id {
         self.window_id().with(name)
     }
@@ -554,7 +611,16 @@ impl Composer {
         )
     }
 
-    /// Draws the window; returns what the app must do.
+    /// Draws the composer; returns what the app must do.
+    ///
+    /// It is an immediate viewport, not a deferred one: a deferred
+    /// viewport's callback must be `Send + Sync + 'static`, which would put
+    /// the composer (its jobs, texture handles, dialogs) behind an
+    /// `Arc<Mutex>` shared with the app and its actions behind a channel.
+    /// Immediate viewports run inside the main window's frame with `&mut
+    /// self`; their cost (the main window repaints whenever a composer does)
+    /// is small for a few composers. Where viewports are embedded it draws
+    /// the `egui::Window` it always drew, with the same close button.
     pub fn show(&mut self, ctx: &egui::Context) -> Vec<ComposerAction> {
         let mut actions = Vec::new();
         match self.phase {
@@ -567,32 +633,61 @@ impl Composer {
             _ => {}
         }
         self.poll_jobs(&mut actions);
-        self.handle_input(ctx);
-
-        let title = if self.subject.trim().is_empty() {
-            "New message".to_owned()
+        if std::mem::take(&mut self.close_asked) {
+            self.request_close(&mut actions);
+        }
+        if ctx.embed_viewports() {
+            self.show_embedded(ctx, &mut actions);
         } else {
-            self.subject.trim().to_owned()
-        };
+            let builder = egui::ViewportBuilder::default()
+                .with_title(self.title())
+                .with_app_id("herald")
+                .with_inner_size([760.0, 640.0])
+                .with_min_inner_size([420.0, 320.0]);
+            ctx.show_viewport_immediate(self.viewport_id(), builder, |ui, class| {
+                // Inside, `ui.ctx()` reads this window's input and focus.
+                let ctx = ui.ctx().clone();
+                // A backend without multi-viewport support falls back to an
+                // egui::Window of its own (without a close button).
+                self.own_window = class != egui::ViewportClass::EmbeddedWindow;
+                self.handle_input(&ctx);
+                if ctx.input(|i| i.viewport().close_requested()) {
+                    // The OS window stays open until the draft is stored:
+                    // the app stops showing it on `Closed`.
+                    self.request_close(&mut actions);
+                }
+                if self.own_window {
+                    egui::CentralPanel::default().show(ui, |ui| self.contents_ui(ui, &mut actions));
+                } else {
+                    self.contents_ui(ui, &mut actions);
+                }
+            });
+        }
+        self.countdown_tick(ctx, &mut actions);
+        self.autosave_tick(ctx, &mut actions);
+        actions
+    }
+
+    /// The composer as an `egui::Window` inside the main window.
+    fn show_embedded(&mut self, ctx: &egui::Context, actions: &mut Vec<ComposerAction>) {
+        self.own_window = false;
+        self.handle_input(ctx);
         let mut open = true;
-        let response = egui::Window::new(title)
+        let response = egui::Window::new(self.title())
             .id(self.window_id())
             .open(&mut open)
             .default_size([760.0, 600.0])
             .min_width(420.0)
             .resizable(true)
             .collapsible(true)
-            .show(ctx, |ui| self.contents_ui(ui, &mut actions));
+            .show(ctx, |ui| self.contents_ui(ui, actions));
         if let Some(response) = response {
             self.window_rect = Some(response.response.rect);
             self.layer = Some(response.response.layer_id);
         }
         if !open {
-            self.request_close(&mut actions);
+            self.request_close(actions);
         }
-        self.countdown_tick(ctx, &mut actions);
-        self.autosave_tick(ctx, &mut actions);
-        actions
     }
 
     // ----- jobs -------------------------------------------------------------
@@ -772,6 +867,10 @@ impl Composer {
 
     /// Is this composer where keyboard, paste and drop input should go?
     fn is_input_target(&self, ctx: &egui::Context, pos: Option<egui::Pos2>) -> bool {
+        if self.own_window {
+            // The input is that of this composer's own OS window.
+            return true;
+        }
         if let (Some(pos), Some(rect)) = (pos, self.window_rect) {
             return rect.contains(pos);
         }
@@ -782,7 +881,9 @@ impl Composer {
 
     fn handle_input(&mut self, ctx: &egui::Context) {
         let focused = ctx.memory(|m| m.focused());
-        let mine = focused.is_some_and(|id| self.my_text_ids().contains(&id));
+        // In its own window Ctrl+Enter sends wherever the focus is (a button,
+        // nothing); embedded, only from its own fields.
+        let mine = self.own_window || focused.is_some_and(|id| self.my_text_ids().contains(&id));
         if mine
             && matches!(self.phase, Phase::Editing)
             && ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::Enter))

@@ -171,7 +171,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Write to a temporary sibling, fsync, rename over `path`, fsync the folder.
-fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
 
     let dir = path

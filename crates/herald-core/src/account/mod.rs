@@ -5,6 +5,8 @@
 //! real settings. An [`AccountList`] is the content of `accounts.toml` in the
 //! profile's configuration folder. [`providers`] is an offline table of
 //! common providers' servers, to fill in a new account.
+//! [`LearntSmtpLimits`] remembers what each account's SMTP server advertised
+//! (its SIZE limit), beside the mail in the data folder.
 //!
 //! Passwords are never part of an [`Account`]: they live in the OS credential
 //! store, come from a password command, or stay in memory for one session
@@ -12,6 +14,7 @@
 //! synced or shown to a helper without leaking a secret.
 
 mod host_port;
+mod learnt;
 mod list;
 mod profile;
 pub mod providers;
@@ -20,6 +23,7 @@ pub(crate) mod settings;
 use std::path::PathBuf;
 
 pub use host_port::HostPort;
+pub use learnt::LearntSmtpLimits;
 pub use list::AccountList;
 pub use profile::Profile;
 pub use settings::{

@@ -67,7 +67,10 @@ impl Running {
                 .recv_timeout(Duration::from_secs(30))
                 .expect("an event within 30 s");
             match event.kind {
-                EventKind::Started(_) | EventKind::Progress(_) | EventKind::Idle => {}
+                EventKind::Started(_)
+                | EventKind::Progress(_)
+                | EventKind::SmtpLimits(_)
+                | EventKind::Idle => {}
                 other => return other,
             }
         }

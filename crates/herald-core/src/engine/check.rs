@@ -6,7 +6,7 @@ use crate::credentials::{CredentialError, Password};
 use crate::net::tls::{CertificateDetails, TlsConfig, TlsVersion};
 use crate::net::{CancelToken, Limits};
 use crate::pop3::Pop3Client;
-use crate::smtp::SmtpClient;
+use crate::smtp::{SmtpClient, SmtpLimits};
 
 use super::Failure;
 
@@ -41,6 +41,11 @@ pub struct ServerCheck {
     pub certificate: Option<CertificateDetails>,
     /// The capabilities the server announced (CAPA / EHLO), after TLS.
     pub capabilities: Vec<String>,
+    /// SMTP only: what the server said about message size (RFC 1870 SIZE),
+    /// once its EHLO was read after TLS. `None` for POP3 or when the check
+    /// stopped before that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_limits: Option<SmtpLimits>,
     /// True once the server accepted the user name and password.
     pub logged_in: bool,
     /// What went wrong, if anything.
@@ -67,6 +72,7 @@ pub fn test_connection(
 trait Checkable: Sized {
     fn certificate(&self) -> Option<CertificateDetails>;
     fn capability_lines(&self) -> Vec<String>;
+    fn smtp_limits(&self) -> Option<SmtpLimits>;
     /// Logs in, then says goodbye.
     fn log_in(self, user: &str, password: &Password) -> Result<(), Failure>;
     /// Ends a session without logging in.
@@ -80,6 +86,10 @@ impl Checkable for Pop3Client {
 
     fn capability_lines(&self) -> Vec<String> {
         self.capabilities().raw.clone()
+    }
+
+    fn smtp_limits(&self) -> Option<SmtpLimits> {
+        None
     }
 
     fn log_in(self, user: &str, password: &Password) -> Result<(), Failure> {
@@ -102,6 +112,10 @@ impl Checkable for SmtpClient {
 
     fn capability_lines(&self) -> Vec<String> {
         self.capabilities().raw.clone()
+    }
+
+    fn smtp_limits(&self) -> Option<SmtpLimits> {
+        Some(self.capabilities().limits())
     }
 
     fn log_in(mut self, user: &str, password: &Password) -> Result<(), Failure> {
@@ -162,6 +176,7 @@ impl ServerCheck {
             tls_version: None,
             certificate: None,
             capabilities: Vec::new(),
+            smtp_limits: None,
             logged_in: false,
             failure: None,
         }
@@ -183,6 +198,7 @@ fn run_check<C: Checkable>(
         let client = connect(&tls)?;
         check.certificate = client.certificate();
         check.capabilities = client.capability_lines();
+        check.smtp_limits = client.smtp_limits();
         let tls13 = connect(&tls.clone().requiring_tls13()).map(C::close);
         check.tls_version = Some(if tls13.is_ok() {
             TlsVersion::Tls13

@@ -21,6 +21,8 @@ pub use check::{ConnectionReport, ServerCheck, test_connection};
 pub use failure::Failure;
 pub use worker::{AccountContext, AccountWorker};
 
+pub use crate::smtp::SmtpLimits;
+
 use std::sync::Arc;
 
 use crate::compose::ComposedMessage;
@@ -136,6 +138,12 @@ pub enum EventKind {
     OutboxFlushed(Result<FlushResults, Failure>),
     /// A connection test finished.
     ConnectionTested(Box<ConnectionReport>),
+    /// The account's SMTP server was reached (by a connection test, a send
+    /// or an Outbox flush) and this is what it advertised. Sent before that
+    /// command's result, and only when it differs from what this worker
+    /// reported before, so a window can remember it and warn before a
+    /// message is too large for the server.
+    SmtpLimits(SmtpLimits),
     /// The server list is ready (with warnings).
     ServerListed(Result<(Vec<ServerMessage>, Vec<String>), Failure>),
     /// A delete-on-server finished.

@@ -103,7 +103,10 @@ impl Harness {
             let event = self.next();
             let is_result = !matches!(
                 event,
-                EventKind::Started(_) | EventKind::Progress(_) | EventKind::Idle
+                EventKind::Started(_)
+                    | EventKind::Progress(_)
+                    | EventKind::SmtpLimits(_)
+                    | EventKind::Idle
             );
             let idle = matches!(event, EventKind::Idle);
             seen += usize::from(is_result);
@@ -323,10 +326,20 @@ fn test_connection_reports_both_servers_and_a_wrong_password_in_words() {
         events[0],
         EventKind::Started(Activity::TestingConnection)
     ));
-    let EventKind::ConnectionTested(report) = &events[1] else {
+    // What the SMTP server advertised comes first, for the window to keep.
+    let fake_limits = SmtpLimits {
+        max_message_size_bytes: Some(10_000_000),
+    };
+    assert!(
+        matches!(events[1], EventKind::SmtpLimits(limits) if limits == fake_limits),
+        "{events:?}"
+    );
+    let EventKind::ConnectionTested(report) = &events[2] else {
         panic!("{events:?}")
     };
     assert!(report.ok(), "{report:?}");
+    assert_eq!(report.smtp.smtp_limits, Some(fake_limits));
+    assert_eq!(report.pop3.smtp_limits, None);
     for check in [&report.pop3, &report.smtp] {
         assert!(check.logged_in, "{check:?}");
         assert_eq!(check.host, "127.0.0.1");
@@ -343,7 +356,7 @@ fn test_connection_reports_both_servers_and_a_wrong_password_in_words() {
             .iter()
             .any(|c| c.starts_with("AUTH"))
     );
-    assert!(matches!(events[2], EventKind::Idle));
+    assert!(matches!(events[3], EventKind::Idle));
 
     // A wrong password: both servers say so, once each.
     harness
@@ -360,10 +373,16 @@ fn test_connection_reports_both_servers_and_a_wrong_password_in_words() {
         .count();
     harness.submit(Command::TestConnection);
     let events = harness.until_idle_after(1);
+    // The same limits again: not reported twice.
     let EventKind::ConnectionTested(report) = &events[1] else {
         panic!("{events:?}")
     };
     assert!(!report.ok());
+    assert_eq!(
+        report.smtp.smtp_limits,
+        Some(fake_limits),
+        "EHLO came before AUTH"
+    );
     for check in [&report.pop3, &report.smtp] {
         assert!(!check.logged_in);
         assert!(
@@ -417,7 +436,7 @@ fn a_refused_certificate_reaches_the_window_with_its_details() {
 #[test]
 fn send_through_the_worker_files_the_message_in_sent() {
     let harness = Harness::start(FakePop3::start(Vec::new()), short_limits());
-    let message = Draft {
+    let draft = Draft {
         from: Address {
             name: None,
             email: "alice@example.com".to_string(),
@@ -434,13 +453,22 @@ fn send_through_the_worker_files_the_message_in_sent() {
         attachments: vec![],
         in_reply_to: None,
         references: vec![],
-    }
-    .compose()
-    .unwrap();
+    };
+    let message = draft.compose().unwrap();
     harness.submit(Command::Send(Box::new(message.clone())));
     let events = harness.until_idle_after(1);
     assert!(matches!(events[0], EventKind::Started(Activity::Sending)));
-    match &events[1] {
+    // The server's SIZE (fake.rs advertises 10,000,000), before the result.
+    assert!(
+        matches!(
+            events[1],
+            EventKind::SmtpLimits(SmtpLimits {
+                max_message_size_bytes: Some(10_000_000)
+            })
+        ),
+        "{events:?}"
+    );
+    match &events[2] {
         EventKind::Sent { message_id, result } => {
             assert_eq!(message_id, &message.message_id);
             result.as_ref().unwrap();
@@ -448,9 +476,16 @@ fn send_through_the_worker_files_the_message_in_sent() {
         other => panic!("{other:?}"),
     }
     harness.assert_woken(events.len());
-    assert_eq!(harness.smtp.record().messages.len(), 1);
+    // A second send learns nothing new: no second report.
+    harness.submit(Command::Send(Box::new(draft.compose().unwrap())));
+    let events = harness.until_idle_after(1);
+    assert!(
+        !events.iter().any(|e| matches!(e, EventKind::SmtpLimits(_))),
+        "{events:?}"
+    );
+    assert_eq!(harness.smtp.record().messages.len(), 2);
     let store = harness.look();
-    assert_eq!(store.count(Folder::Sent).unwrap(), 1);
+    assert_eq!(store.count(Folder::Sent).unwrap(), 2);
     assert_eq!(store.count(Folder::Outbox).unwrap(), 0);
 }
 

@@ -7,7 +7,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
 use super::{
-    Activity, Command, Event, EventKind, Failure, LocalEdit, LocalEditDone, Waker, flushed_to_event,
+    Activity, Command, Event, EventKind, Failure, LocalEdit, LocalEditDone, SmtpLimits, Waker,
+    flushed_to_event,
 };
 use crate::account::Account;
 use crate::credentials::{Password, PasswordStore};
@@ -67,6 +68,7 @@ impl AccountWorker {
                         cancelled_up_to,
                         submitted,
                         store: None,
+                        reported_smtp_limits: None,
                     };
                     worker.run(receiver);
                 })
@@ -122,6 +124,8 @@ struct Worker {
     cancelled_up_to: Arc<AtomicU64>,
     submitted: Arc<AtomicU64>,
     store: Option<MailStore>,
+    /// What the last [`EventKind::SmtpLimits`] said.
+    reported_smtp_limits: Option<SmtpLimits>,
 }
 
 impl Worker {
@@ -153,18 +157,29 @@ impl Worker {
     }
 
     fn execute(&mut self, command: Command) -> EventKind {
-        match command {
+        // What the SMTP server advertised, reported before the result.
+        let mut learnt = None;
+        let outcome = match command {
             Command::GetMail => EventKind::MailFetched(self.with_session(sync::get_mail)),
             Command::Send(message) => EventKind::Sent {
                 message_id: message.message_id.clone(),
-                result: self
-                    .with_session(|session, store, _| outgoing::send(session, store, &message)),
+                result: self.with_session(|session, store, _| {
+                    outgoing::send(session, store, &message, &mut |limits| {
+                        learnt = Some(limits)
+                    })
+                }),
             },
             Command::FlushOutbox => EventKind::OutboxFlushed(
-                self.with_session(|session, store, _| outgoing::flush_outbox(session, store))
-                    .map(flushed_to_event),
+                self.with_session(|session, store, _| {
+                    outgoing::flush_outbox(session, store, &mut |limits| learnt = Some(limits))
+                })
+                .map(flushed_to_event),
             ),
-            Command::TestConnection => EventKind::ConnectionTested(Box::new(self.test())),
+            Command::TestConnection => {
+                let report = self.test();
+                learnt = report.smtp.smtp_limits;
+                EventKind::ConnectionTested(Box::new(report))
+            }
             Command::ListServer => EventKind::ServerListed(
                 self.with_session(|session, store, _| sync::list_server(session, store)),
             ),
@@ -179,7 +194,14 @@ impl Worker {
                 }))
             }
             Command::Edit(edit) => EventKind::Edited(self.edit(edit)),
+        };
+        if let Some(limits) = learnt
+            && self.reported_smtp_limits != Some(limits)
+        {
+            self.reported_smtp_limits = Some(limits);
+            self.emit(EventKind::SmtpLimits(limits));
         }
+        outcome
     }
 
     fn open_store(&mut self) -> Result<&mut MailStore, Failure> {

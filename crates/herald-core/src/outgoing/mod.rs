@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::compose::ComposedMessage;
 use crate::error::{Classify, ErrorKind, describe};
-use crate::smtp::SmtpError;
+use crate::smtp::{SmtpError, SmtpLimits};
 use crate::store::{Envelope, MailStore, OutboxEntry, StoreError};
 
 pub use crate::session::Session;
@@ -71,11 +71,14 @@ impl Classify for SendError {
     }
 }
 
-/// Puts `message` in the Outbox durably and sends it.
+/// Puts `message` in the Outbox durably and sends it. `learnt` is called
+/// with what the server advertised once it accepted the login (the engine
+/// reports it to the window).
 pub fn send(
     session: &Session<'_>,
     store: &mut MailStore,
     message: &ComposedMessage,
+    learnt: &mut dyn FnMut(SmtpLimits),
 ) -> Result<Sent, SendError> {
     let outbox_id = store.outbox_add(
         &message.local_copy,
@@ -86,6 +89,7 @@ pub fn send(
     )?;
     let started = Instant::now();
     let result = session.open_smtp().and_then(|mut client| {
+        learnt(client.capabilities().limits());
         let sent = client.send(
             &message.envelope_from,
             &message.envelope_recipients,
@@ -155,9 +159,12 @@ pub struct FlushedEntry {
 
 /// Retries every Outbox entry that did not fail permanently, on one
 /// connection. Entries that fail again stay in Outbox with the new error.
+/// `learnt` is called as for [`send`] (not at all when there is nothing to
+/// send).
 pub fn flush_outbox(
     session: &Session<'_>,
     store: &mut MailStore,
+    learnt: &mut dyn FnMut(SmtpLimits),
 ) -> Result<Vec<FlushedEntry>, SendError> {
     let entries: Vec<OutboxEntry> = store
         .outbox_entries()?
@@ -169,7 +176,10 @@ pub fn flush_outbox(
         return Ok(flushed);
     }
     let mut client = match session.open_smtp() {
-        Ok(client) => client,
+        Ok(client) => {
+            learnt(client.capabilities().limits());
+            client
+        }
         Err(error) => {
             // Not the messages' fault (network, password): they stay
             // retryable, each with the reason.

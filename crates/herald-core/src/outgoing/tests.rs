@@ -62,7 +62,7 @@ impl Fixture {
             limits: &self.limits,
             cancel: &self.cancel,
         };
-        send(&session, &mut self.store, message)
+        send(&session, &mut self.store, message, &mut |_| {})
     }
 
     fn flush(&mut self) -> Result<Vec<FlushedEntry>, SendError> {
@@ -73,7 +73,7 @@ impl Fixture {
             limits: &self.limits,
             cancel: &self.cancel,
         };
-        flush_outbox(&session, &mut self.store)
+        flush_outbox(&session, &mut self.store, &mut |_| {})
     }
 
     fn file_of(&self, folder: Folder, id: i64) -> Vec<u8> {

@@ -104,10 +104,29 @@ impl Capabilities {
         }
     }
 
+    /// What the server said about message size, for a window to warn
+    /// before sending.
+    pub fn limits(&self) -> SmtpLimits {
+        SmtpLimits {
+            max_message_size_bytes: self.max_message_size_bytes,
+        }
+    }
+
     /// True if the server offers this SASL mechanism.
     pub fn offers_auth(&self, mechanism: &str) -> bool {
         self.auth_mechanisms
             .iter()
             .any(|offered| offered.eq_ignore_ascii_case(mechanism))
     }
+}
+
+/// What an SMTP server advertised that matters before a message is written:
+/// its size limit (RFC 1870 SIZE). Learnt from EHLO (connection tests, sends,
+/// Outbox flushes) and remembered per account
+/// ([`crate::account::LearntSmtpLimits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SmtpLimits {
+    /// The largest message the server accepts, in bytes; `None` when it set
+    /// no fixed limit (no SIZE, `SIZE 0` or a bare `SIZE`).
+    pub max_message_size_bytes: Option<u64>,
 }

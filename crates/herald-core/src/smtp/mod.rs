@@ -50,7 +50,7 @@ mod data;
 mod error;
 mod reply;
 
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, SmtpLimits};
 pub use client::{SendReport, SmtpClient};
 pub use error::{Refusal, SmtpError, Stage};
 pub use reply::{EnhancedStatus, ServerReply};
