@@ -366,3 +366,60 @@ fn hostile_html_opens_in_the_window_with_zero_network_connections() {
         "opening a message fetched something"
     );
 }
+
+#[test]
+fn after_a_mouse_click_the_keys_still_drive_the_list_and_enter_opens_a_draft() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = Profile::at(dir.path());
+    add_account(&profile, "work", "ann@example.org", "127.0.0.1:9");
+    seed(
+        &profile,
+        "work",
+        Folder::Inbox,
+        &[
+            plain_message(
+                "Ann <ann@example.org>",
+                "Newer one",
+                "Tue, 3 Nov 2026 10:00:00 +0000",
+                "the newer body",
+            ),
+            plain_message(
+                "Bob <bob@example.org>",
+                "Older one",
+                "Mon, 2 Nov 2026 10:00:00 +0000",
+                "the older body",
+            ),
+        ],
+        true,
+    );
+    seed(
+        &profile,
+        "work",
+        Folder::Drafts,
+        &[plain_message(
+            "Ann <ann@example.org>",
+            "Unfinished plan",
+            "Mon, 2 Nov 2026 11:00:00 +0000",
+            "half a thought",
+        )],
+        true,
+    );
+    let mut harness = app_harness(setup(&profile, &[]), egui::vec2(1100.0, 700.0));
+    wait_for_label(&mut harness, "Newer one", WAIT);
+    harness.get_by_label_contains("Ann — Newer one").click();
+    wait_for_label(&mut harness, "the newer body", WAIT);
+    // The clicked row has the keyboard focus now; Down still moves on.
+    harness.key_press(egui::Key::ArrowDown);
+    wait_for_label(&mut harness, "the older body", WAIT);
+
+    harness.get_by_label_contains("Drafts").click();
+    wait_for_label(&mut harness, "Unfinished plan", WAIT);
+    harness
+        .get_by_label_contains("Ann — Unfinished plan")
+        .click();
+    wait_for_label(&mut harness, "half a thought", WAIT);
+    assert!(harness.query_by_label("Send").is_none());
+    // Enter on the selected draft opens it for editing, as double-click does.
+    harness.key_press(egui::Key::Enter);
+    wait_for_label(&mut harness, "Send", WAIT);
+}
