@@ -15,7 +15,7 @@ use serde_json::Value;
 const NO_BUS: &str = "unix:path=/nonexistent/herald-test-bus";
 
 /// How many messages the demo inbox starts with.
-const SEEDED: usize = 18;
+const SEEDED: usize = 19;
 
 fn herald() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_herald"));

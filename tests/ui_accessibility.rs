@@ -143,7 +143,7 @@ fn every_control_on_every_screen_has_a_name_in_words() {
     harness.step();
 
     harness.get_by_label("🖧 Server").click();
-    wait_for_label(&mut harness, "18 message(s)", WAIT);
+    wait_for_label(&mut harness, "19 message(s)", WAIT);
     audit(&mut harness, "server view", &mut problems);
     harness.get_by_label("🖧 Server").click();
     harness.step();

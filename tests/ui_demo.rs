@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use egui_kittest::kittest::Queryable;
 use herald_core::account::Profile;
-use support::ui::{app_harness, setup, wait_for_label};
+use support::ui::{app_harness, painted_texts, setup, wait_for_label};
 
 #[test]
 fn try_the_demo_mailbox_downloads_the_seeded_inbox_in_every_script() {
@@ -24,14 +24,24 @@ fn try_the_demo_mailbox_downloads_the_seeded_inbox_in_every_script() {
         "来週の打ち合わせについて",
         "Grüße aus München",
         "🎂 Cake for Chen on Friday",
+        "موعد الاجتماع: الأحد 10:00",
     ] {
         wait_for_label(&mut harness, subject, wait);
+    }
+    // The Arabic row is drawn in visual order: egui is given the words
+    // right to left (it reverses the letters of each word itself).
+    let painted = painted_texts(&harness);
+    for shown in ["حداد ليلى", "10:00 الأحد :الاجتماع موعد"] {
+        assert!(
+            painted.iter().any(|text| text == shown),
+            "{shown:?} is not drawn: {painted:#?}"
+        );
     }
     wait_for_label(&mut harness, "new messages.", wait);
 
     // The server view lists what is on the demo server, all downloaded.
     harness.get_by_label("🖧 Server").click();
-    wait_for_label(&mut harness, "18 message(s)", wait);
+    wait_for_label(&mut harness, "19 message(s)", wait);
     // (Rows are virtualised: only those in view exist.)
     assert!(harness.query_all_by_label_contains("✔ downloaded").count() >= 10);
     assert_eq!(

@@ -436,11 +436,11 @@ fn dragging_the_text_size_slider_ends_where_the_pointer_ends() {
         .rect();
     // The mouse moves in physical pixels, as the windowing system reports
     // it; egui turns pixels into points with the zoom of the moment. Grab
-    // the handle (100 %: a quarter along 80–160 %) and move to 60 % along
-    // (128 %, so 130 % after the 10 % steps), then hold still.
+    // the handle (100 %: a fifth along 50–300 %) and move to 43 % along
+    // (157.5 %, so 160 % after the 10 % steps), then hold still.
     assert_eq!(zoom(&harness), 1.0);
-    let start_px = rect.left() + rect.width() * 0.25;
-    let end_px = rect.left() + rect.width() * 0.6;
+    let start_px = rect.left() + rect.width() * 0.2;
+    let end_px = rect.left() + rect.width() * 0.43;
     let y_px = rect.center().y;
     let at = |harness: &AppHarness, x_px: f32| {
         let ppp = harness.ctx.pixels_per_point();
@@ -466,11 +466,11 @@ fn dragging_the_text_size_slider_ends_where_the_pointer_ends() {
     harness.step();
     let chosen = app(&mut harness).preferences.text_scale;
     assert!(
-        (chosen - 1.3).abs() < 0.01,
+        (chosen - 1.6).abs() < 0.01,
         "the size ended at {chosen}, not where the pointer was let go; on the way: {seen:?}"
     );
     assert!(
-        (zoom(&harness) - 1.3).abs() < 0.01,
+        (zoom(&harness) - 1.6).abs() < 0.01,
         "zoom {}",
         zoom(&harness)
     );
@@ -528,12 +528,12 @@ fn zoom_keys_and_the_text_size_setting_are_one_value() {
     zoom_key(&mut harness, egui::Key::Minus);
     assert_size(&mut harness, 1.1);
     assert!((slider_value(&harness) - 1.1).abs() < 0.01);
-    // No further than the slider goes: it would clamp the size.
-    for _ in 0..10 {
+    // No further than the slider goes (300 %): it would clamp the size.
+    for _ in 0..25 {
         zoom_key(&mut harness, egui::Key::Plus);
     }
-    assert_size(&mut harness, 1.6);
-    assert!((slider_value(&harness) - 1.6).abs() < 0.01);
+    assert_size(&mut harness, 3.0);
+    assert!((slider_value(&harness) - 3.0).abs() < 0.01);
 
     // It is saved with the window, like a size chosen in Settings.
     let mut storage = MemoryStorage::default();
@@ -543,7 +543,15 @@ fn zoom_keys_and_the_text_size_setting_are_one_value() {
     let ctx = harness.ctx.clone();
     app(&mut harness).restore_preferences(Some(&storage), &ctx);
     harness.step();
-    assert_size(&mut harness, 1.6);
+    assert_size(&mut harness, 3.0);
+    // Ctrl 0 is the normal size.
+    zoom_key(&mut harness, egui::Key::Num0);
+    assert_size(&mut harness, 1.0);
+    // And no smaller than half.
+    for _ in 0..10 {
+        zoom_key(&mut harness, egui::Key::Minus);
+    }
+    assert_size(&mut harness, 0.5);
     // Ctrl 0 is the normal size.
     zoom_key(&mut harness, egui::Key::Num0);
     assert_size(&mut harness, 1.0);

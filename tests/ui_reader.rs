@@ -603,3 +603,74 @@ fn long_newsletter_scrolls_with_cheap_frames() {
         "nothing drawn after scrolling"
     );
 }
+
+/// The text of every galley painted in the last frame.
+fn painted_texts(harness: &Harness<'static, State>) -> Vec<(String, egui::Rect)> {
+    fn collect(shape: &egui::Shape, out: &mut Vec<(String, egui::Rect)>) {
+        match shape {
+            egui::Shape::Text(text) => out.push((
+                text.galley.text().to_owned(),
+                text.galley.rect.translate(text.pos.to_vec2()),
+            )),
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|shape| collect(shape, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        collect(&clipped.shape, &mut out);
+    }
+    out
+}
+
+fn arabic_message() -> Message {
+    raw_message(
+        "From: ليلى حداد <layla@example.com>\r\nTo: you@example.org\r\n\
+         Subject: اجتماع الغد at 10:00\r\nDate: Sat, 21 Nov 2026 09:30:00 +0000\r\n",
+        "multipart/alternative; boundary=\"b1\"",
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         مرحبا يا صديقي\r\nنلتقي غدا في 10:00\r\n\
+         --b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+         <p>نلتقي <b>غدا</b> في 10:00</p>\r\n\
+         --b1--\r\n",
+    )
+}
+
+#[test]
+fn arabic_subject_sender_and_body_are_drawn_right_to_left() {
+    let mut harness = harness(arabic_message(), context(false));
+    let width = harness.ctx.content_rect().width();
+    // egui lays each Arabic word out right to left itself; Herald gives it
+    // the words in visual order (see app::bidi). Screen readers get the
+    // text as written.
+    let painted = painted_texts(&harness);
+    let find = |painted: &[(String, egui::Rect)], text: &str| {
+        painted
+            .iter()
+            .find(|(painted, _)| painted == text)
+            .map(|(_, rect)| *rect)
+            .unwrap_or_else(|| panic!("{text:?} is not drawn; drawn: {painted:#?}"))
+    };
+    let subject = find(&painted, "at 10:00 الغد اجتماع");
+    assert!(
+        subject.right() > width * 0.9,
+        "a right-to-left subject is aligned right: {subject:?} in {width}"
+    );
+    harness.get_by_label("اجتماع الغد at 10:00");
+    find(&painted, "حداد ليلى <layla@example.com>");
+    harness.get_by_label("ليلى حداد <layla@example.com>");
+    // The HTML body, bold word and all.
+    assert_eq!(reader(&harness).mode(), BodyMode::Html);
+    let html = find(&painted, "10:00 في غدا نلتقي");
+    assert!(html.right() > width * 0.9, "{html:?} in {width}");
+    harness.get_by_label("نلتقي غدا في 10:00");
+
+    harness.get_by_label("Plain text").click();
+    for _ in 0..3 {
+        harness.step();
+    }
+    let painted = painted_texts(&harness);
+    let plain = find(&painted, "صديقي يا مرحبا\n10:00 في غدا نلتقي");
+    assert!(plain.right() > width * 0.9, "{plain:?} in {width}");
+    harness.get_by_label("مرحبا يا صديقي\nنلتقي غدا في 10:00");
+}

@@ -37,8 +37,8 @@ const CJK_FONTS: &[&str] = &[
 ];
 
 /// Broad-coverage fonts for Arabic, Hebrew, Greek, Armenian, Georgian and
-/// symbols (egui draws them unshaped, left to right: readable letters, not
-/// typeset Arabic).
+/// symbols. egui shapes each run (Arabic letters join); `app::bidi` puts
+/// right-to-left lines in visual order, which egui does not.
 const WIDE_FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/TTF/DejaVuSans.ttf",

@@ -9,6 +9,7 @@
 
 pub mod account_setup;
 pub mod accounts;
+pub mod bidi;
 pub mod composer;
 pub mod desktop;
 pub mod file_dialog;

@@ -50,8 +50,9 @@ pub const STORAGE_KEY: &str = "herald-preferences";
 
 /// The text sizes (zoom factors) the window offers, by the Settings slider
 /// and the zoom keys alike: a size outside it would be clamped by the slider
-/// as soon as Settings opens.
-pub const TEXT_SCALES: std::ops::RangeInclusive<f32> = 0.8..=1.6;
+/// as soon as Settings opens. Up to three times the normal size, for people
+/// who see poorly; down to half, to see more rows on a small screen.
+pub const TEXT_SCALES: std::ops::RangeInclusive<f32> = 0.5..=3.0;
 
 /// One press of a zoom key changes the text size by this much (the
 /// slider's step).

@@ -191,3 +191,20 @@ pub fn visible_labels(harness: &Harness<'static, Option<HeraldApp>>) -> Vec<Stri
         .filter(|label| !label.is_empty())
         .collect()
 }
+
+/// The text of every galley painted in the last frame (what is on screen,
+/// where accessible labels say what is meant).
+pub fn painted_texts(harness: &Harness<'static, Option<HeraldApp>>) -> Vec<String> {
+    fn collect(shape: &egui::Shape, out: &mut Vec<String>) {
+        match shape {
+            egui::Shape::Text(text) => out.push(text.galley.text().to_owned()),
+            egui::Shape::Vec(shapes) => shapes.iter().for_each(|shape| collect(shape, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for clipped in &harness.output().shapes {
+        collect(&clipped.shape, &mut out);
+    }
+    out
+}

@@ -33,6 +33,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use egui::text::{LayoutJob, TextFormat};
+
+use crate::app::bidi;
 use egui::{
     Align2, Color32, CursorIcon, FontFamily, FontId, Galley, Id, IdSalt, Pos2, Rect, Role, Sense,
     Stroke, TextureHandle, Vec2, WidgetInfo,
@@ -225,6 +227,33 @@ struct Layout {
 struct TextItem {
     galley: Arc<Galley>,
     links: Vec<(Range<usize>, usize)>,
+    /// Set when the text has right-to-left characters (`crate::app::bidi`).
+    bidi: Option<Box<BidiItem>>,
+}
+
+/// A text item laid out in visual order.
+#[derive(Debug)]
+struct BidiItem {
+    /// Right-aligned galley: drawn from the right of its `width`.
+    right: bool,
+    /// The width it was wrapped at.
+    width: f32,
+    /// The text as written, for the accessible label.
+    said: String,
+    /// Where the links are: row, left and right x, link index (galley
+    /// character positions are no use here: egui adds zero-width glyphs in
+    /// right-to-left runs).
+    link_boxes: Vec<(usize, f32, f32, usize)>,
+}
+
+impl TextItem {
+    /// Where the galley is drawn for an item whose box starts at `pos`.
+    fn galley_pos(&self, pos: Pos2) -> Pos2 {
+        match &self.bidi {
+            Some(bidi) if bidi.right => pos + Vec2::new(bidi.width, 0.0),
+            _ => pos,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -503,6 +532,8 @@ fn layout_runs(
         _ => 1.0,
     };
     let heading = matches!(kind, TextKind::Heading(_));
+    let mut pieces = Vec::with_capacity(runs.len());
+    let mut formats = Vec::with_capacity(runs.len());
     for run in runs {
         let style = run.style;
         let mut font = if style.code {
@@ -546,13 +577,81 @@ fn layout_runs(
             ..TextFormat::default()
         };
         let start = job.text.len();
-        job.append(&run.text, 0.0, format);
+        job.append(&run.text, 0.0, format.clone());
         if let Some(link) = run.link {
             links.push((start..job.text.len(), link));
         }
+        pieces.push(start..job.text.len());
+        formats.push(format);
+    }
+    if let Some(wrapped) = bidi::layout_wrapped(ui.ctx(), &job.text, &pieces, &formats, wrap) {
+        let piece_links: Vec<Option<usize>> = runs.iter().map(|run| run.link).collect();
+        let link_boxes = if piece_links.iter().any(Option::is_some) {
+            link_boxes(ui.ctx(), &wrapped, &formats, &piece_links)
+        } else {
+            Vec::new()
+        };
+        return TextItem {
+            galley: wrapped.galley,
+            links: Vec::new(),
+            bidi: Some(Box::new(BidiItem {
+                right: wrapped.shown.rtl,
+                width: wrap,
+                said: job.text,
+                link_boxes,
+            })),
+        };
     }
     let galley = ui.painter().layout_job(job);
-    TextItem { galley, links }
+    TextItem {
+        galley,
+        links,
+        bidi: None,
+    }
+}
+
+/// Where the links of a visual-order text are: each span is measured on its
+/// own, left to right along its row.
+fn link_boxes(
+    ctx: &egui::Context,
+    wrapped: &bidi::Wrapped,
+    formats: &[TextFormat],
+    piece_links: &[Option<usize>],
+) -> Vec<(usize, f32, f32, usize)> {
+    let galley = &wrapped.galley;
+    let row_left = |row: usize| {
+        galley.rows.get(row).map_or(0.0, |placed| {
+            placed.pos.x + placed.row.glyphs.first().map_or(0.0, |glyph| glyph.pos.x)
+        })
+    };
+    let mut boxes = Vec::new();
+    let mut row = 0;
+    let mut x = row_left(0);
+    for span in &wrapped.shown.spans {
+        let Some(format) = formats.get(span.piece) else {
+            continue;
+        };
+        let link = piece_links.get(span.piece).copied().flatten();
+        for (index, part) in wrapped.shown.text[span.range.clone()]
+            .split('\n')
+            .enumerate()
+        {
+            if index > 0 {
+                row += 1;
+                x = row_left(row);
+            }
+            if part.is_empty() {
+                continue;
+            }
+            let job = LayoutJob::single_section(part.to_owned(), format.clone());
+            let width = ctx.fonts_mut(|fonts| fonts.layout_job(job)).size().x;
+            if let Some(link) = link {
+                boxes.push((row, x, x + width, link));
+            }
+            x += width;
+        }
+    }
+    boxes
 }
 
 fn layout_table(ui: &egui::Ui, key: &LayoutKey, table: &Table, row_height: f32) -> Item {
@@ -684,14 +783,21 @@ fn text_ui(
     doc: &HtmlDocument,
     out: &mut HtmlResponse,
 ) {
-    let rect = Rect::from_min_size(pos, text.galley.size());
+    let pos = text.galley_pos(pos);
+    let rect = Rect::from_min_size(pos + text.galley.rect.min.to_vec2(), text.galley.size());
     // Click for links, drag for selecting text.
     let mut response = ui.interact(rect, id, Sense::click_and_drag());
-    let galley_text = text.galley.text().to_owned();
-    response.widget_info(|| WidgetInfo::labeled(Role::Label, true, &galley_text));
+    let said = match &text.bidi {
+        Some(bidi) => bidi.said.clone(),
+        None => text.galley.text().to_owned(),
+    };
+    response.widget_info(|| WidgetInfo::labeled(Role::Label, true, &said));
     let hovered = response
         .hover_pos()
-        .and_then(|pointer| link_at(&text.galley, &text.links, pointer - pos))
+        .and_then(|pointer| match &text.bidi {
+            Some(bidi) => bidi_link_at(&text.galley, &bidi.link_boxes, pointer - pos),
+            None => link_at(&text.galley, &text.links, pointer - pos),
+        })
         .and_then(|link| doc.links.get(link));
     if let Some(link) = hovered {
         out.hovered_link = Some(link.href.clone());
@@ -720,6 +826,22 @@ fn text_ui(
         ui.visuals().text_color(),
         Stroke::NONE,
     );
+}
+
+/// The link under `offset` (relative to where the galley is drawn) in a
+/// visual-order text.
+fn bidi_link_at(
+    galley: &Galley,
+    boxes: &[(usize, f32, f32, usize)],
+    offset: Vec2,
+) -> Option<usize> {
+    let row = galley.rows.iter().position(|placed| {
+        offset.y >= placed.pos.y && offset.y < placed.pos.y + placed.row.size.y
+    })?;
+    boxes
+        .iter()
+        .find(|(box_row, left, right, _)| *box_row == row && offset.x >= *left && offset.x < *right)
+        .map(|(_, _, _, link)| *link)
 }
 
 /// The link whose text is under `offset` (relative to the galley).

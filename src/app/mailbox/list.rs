@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use herald_core::store::{Folder, ListQuery, MailStore, StoredMessage};
 
+use crate::app::bidi::Shown;
 use crate::app::jobs::{Job, Waker};
 use crate::app::text::{format_size, local_date_short};
 
@@ -49,6 +50,30 @@ pub struct ListRow {
     pub haystack: String,
     /// To and Cc as stored (`Name <address>`), for address completion.
     pub recipients: Vec<String>,
+    /// Sender and subject in visual order, when either has right-to-left
+    /// text (`None` for most rows: `from` and `subject` are drawn as they are).
+    pub shown: Option<Box<RowShown>>,
+}
+
+/// The right-to-left parts of a row, prepared by the loader
+/// ([`crate::app::bidi`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowShown {
+    /// The sender, when it has right-to-left text.
+    pub from: Option<Shown>,
+    /// The subject, when it has right-to-left text.
+    pub subject: Option<Shown>,
+}
+
+impl RowShown {
+    /// `None` when neither `from` nor `subject` needs reordering.
+    pub fn new(from: &str, subject: &str) -> Option<Box<RowShown>> {
+        let shown = RowShown {
+            from: Shown::line(from),
+            subject: Shown::line(subject),
+        };
+        (shown.from.is_some() || shown.subject.is_some()).then(|| Box::new(shown))
+    }
 }
 
 impl ListRow {
@@ -64,6 +89,7 @@ impl ListRow {
             .subject
             .filter(|subject| !subject.trim().is_empty())
             .unwrap_or_else(|| "(no subject)".to_owned());
+        let shown = RowShown::new(&from, &subject);
         let date = summary.date.unwrap_or(message.received_at);
         let recipients: Vec<String> = summary
             .to
@@ -88,6 +114,7 @@ impl ListRow {
             message_id: summary.message_id,
             haystack,
             recipients,
+            shown,
         }
     }
 }
@@ -826,17 +853,69 @@ fn row_ui(
             weak,
         );
     }
-    text(cell(columns.from), &row.from, font.clone(), text_color);
-    let subject = if row.downloaded {
-        row.subject.clone()
-    } else {
-        format!("{}  (not downloaded)", row.subject)
-    };
-    text(cell(columns.subject), &subject, font, text_color);
+    let shown = row.shown.as_deref();
+    match shown.and_then(|shown| shown.from.as_ref()) {
+        Some(from) => rtl_text(&painter, cell(columns.from), from, &font, text_color),
+        None => text(cell(columns.from), &row.from, font.clone(), text_color),
+    }
+    const NOT_DOWNLOADED: &str = "(not downloaded)";
+    match shown.and_then(|shown| shown.subject.as_ref()) {
+        Some(subject) => {
+            let mut subject_cell = cell(columns.subject);
+            if !row.downloaded {
+                // The note goes where the line ends: left of a right-to-left
+                // subject, right of a left-to-right one.
+                let note = painter.layout_no_wrap(NOT_DOWNLOADED.to_owned(), font.clone(), weak);
+                let width = note.size().x + 12.0;
+                let (x, rest) = if subject.rtl {
+                    (
+                        subject_cell.left(),
+                        subject_cell.with_min_x(subject_cell.left() + width),
+                    )
+                } else {
+                    let x = (subject_cell.right() - note.size().x).max(subject_cell.left());
+                    (x, subject_cell.with_max_x(subject_cell.right() - width))
+                };
+                painter.with_clip_rect(subject_cell).galley(
+                    egui::pos2(x, subject_cell.center().y - note.size().y / 2.0),
+                    note,
+                    weak,
+                );
+                subject_cell = rest;
+            }
+            rtl_text(&painter, subject_cell, subject, &font, text_color);
+        }
+        None => {
+            let subject = if row.downloaded {
+                row.subject.clone()
+            } else {
+                format!("{}  {NOT_DOWNLOADED}", row.subject)
+            };
+            text(cell(columns.subject), &subject, font, text_color);
+        }
+    }
     let body_font = egui::TextStyle::Body.resolve(ui.style());
     text(cell(columns.date), &row.date_text, body_font.clone(), weak);
     text(cell(columns.size), &row.size_text, body_font, weak);
     response
+}
+
+/// Draws right-to-left text in a list cell: a right-to-left line starts at
+/// the cell's right edge, so what is cut off is its end, as for any line.
+fn rtl_text(
+    painter: &egui::Painter,
+    cell: egui::Rect,
+    shown: &Shown,
+    font: &egui::FontId,
+    color: egui::Color32,
+) {
+    let galley = painter.layout_job(shown.simple_job(font.clone(), color));
+    let top = cell.center().y - galley.size().y / 2.0;
+    // A right-aligned galley ends at its position.
+    let x = if shown.rtl { cell.right() } else { cell.left() };
+    painter
+        .with_clip_rect(cell)
+        .galley(egui::pos2(x, top), galley, color);
 }
 
 #[cfg(test)]
@@ -865,6 +944,7 @@ mod tests {
             message_id: None,
             haystack: format!("{}\n{}\n", subject.to_lowercase(), from.to_lowercase()),
             recipients: Vec::new(),
+            shown: RowShown::new(from, subject),
         }
     }
 

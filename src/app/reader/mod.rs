@@ -20,6 +20,7 @@ use egui::text::{LayoutJob, TextFormat};
 use egui::{ColorImage, RichText, TextureOptions};
 use herald_core::message::{Address, Attachment, Message};
 
+use crate::app::bidi::{self, BidiText};
 use crate::app::desktop::Desktop;
 use crate::app::file_dialog::{DialogKind, DialogOutcome, FileDialogs, PathPrompt, PendingDialog};
 use crate::app::fonts;
@@ -167,6 +168,11 @@ pub struct ReaderView {
     hovered: Option<(String, Option<String>)>,
     sender_warnings: Vec<String>,
     images_drawn: usize,
+    /// The subject, when it has right-to-left text.
+    subject_bidi: Option<BidiText>,
+    /// The plain-text body (at most [`MAX_PLAIN_BYTES`]), when it has
+    /// right-to-left text.
+    plain_bidi: Option<BidiText>,
 }
 
 impl std::fmt::Debug for ReaderView {
@@ -202,6 +208,14 @@ impl ReaderView {
             .cloned()
             .collect();
         let sender_warnings = header::sender_warnings(&message.headers);
+        let subject_bidi = message
+            .headers
+            .subject
+            .as_deref()
+            .filter(|subject| bidi::needs_bidi(subject))
+            .map(|subject| BidiText::new(subject.to_owned()));
+        let plain = &message.text[..message.text.floor_char_boundary(MAX_PLAIN_BYTES)];
+        let plain_bidi = bidi::needs_bidi(plain).then(|| BidiText::new(plain.to_owned()));
         ReaderView {
             message,
             ctx,
@@ -221,6 +235,8 @@ impl ReaderView {
             hovered: None,
             sender_warnings,
             images_drawn: 0,
+            subject_bidi,
+            plain_bidi,
         }
     }
 
@@ -518,48 +534,52 @@ impl ReaderView {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or("(no subject)");
-        let heading = egui::TextStyle::Heading.resolve(ui.style());
-        let subject = RichText::new(subject)
-            .font(fonts::bold(ui.ctx(), heading))
-            .strong();
-        ui.add(egui::Label::new(subject).wrap());
+        let heading = fonts::bold(ui.ctx(), egui::TextStyle::Heading.resolve(ui.style()));
+        match &mut self.subject_bidi {
+            Some(bidi) => {
+                let color = ui.visuals().strong_text_color();
+                bidi.ui(ui, &heading, color, None);
+            }
+            None => {
+                let subject = RichText::new(subject).font(heading).strong();
+                ui.add(egui::Label::new(subject).wrap());
+            }
+        }
         egui::Grid::new(("reader-header", self.ctx.message_id))
             .num_columns(2)
             .spacing([12.0, 4.0])
             .show(ui, |ui| {
-                let row = |ui: &mut egui::Ui, name: &str, value: egui::WidgetText| {
+                // The accessible label is the text as written, also where
+                // right-to-left names are shown in visual order.
+                let row = |ui: &mut egui::Ui, name: &str, value: egui::WidgetText, said: &str| {
                     ui.label(RichText::new(name).weak());
-                    ui.add(egui::Label::new(value).wrap().selectable(true));
+                    ui.add(egui::Label::new(value).wrap().selectable(true))
+                        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, said));
                     ui.end_row();
                 };
-                let from = if headers.from.is_empty() {
-                    "(no sender)".into()
+                if headers.from.is_empty() {
+                    row(ui, "From", "(no sender)".into(), "(no sender)");
                 } else {
-                    senders_text(ui, &headers.from).into()
-                };
-                row(ui, "From", from);
-                if !headers.to.is_empty() {
-                    row(ui, "To", address_list(&headers.to).into());
+                    let said = address_list(&headers.from);
+                    row(ui, "From", senders_text(ui, &headers.from).into(), &said);
                 }
-                if !headers.cc.is_empty() {
-                    row(ui, "Cc", address_list(&headers.cc).into());
+                for (name, list) in [
+                    ("To", &headers.to),
+                    ("Cc", &headers.cc),
+                    ("Bcc", &headers.bcc),
+                    ("Reply-To", &headers.reply_to),
+                ] {
+                    if !list.is_empty() {
+                        let said = address_list(list);
+                        row(ui, name, addresses_text(ui, list).into(), &said);
+                    }
                 }
-                if !headers.bcc.is_empty() {
-                    row(ui, "Bcc", address_list(&headers.bcc).into());
-                }
-                if !headers.reply_to.is_empty() {
-                    row(ui, "Reply-To", address_list(&headers.reply_to).into());
-                }
-                row(
-                    ui,
-                    "Date",
-                    headers
-                        .date_unix
-                        .map(local_date_long)
-                        .filter(|date| !date.is_empty())
-                        .unwrap_or_else(|| "(no date)".to_owned())
-                        .into(),
-                );
+                let date = headers
+                    .date_unix
+                    .map(local_date_long)
+                    .filter(|date| !date.is_empty())
+                    .unwrap_or_else(|| "(no date)".to_owned());
+                row(ui, "Date", date.clone().into(), &date);
             });
         let warn = ui.visuals().warn_fg_color;
         for warning in &self.sender_warnings {
@@ -939,22 +959,37 @@ impl ReaderView {
             },
             BodyMode::Plain => {
                 let text = &self.message.text;
-                egui::ScrollArea::vertical()
+                let end = text.floor_char_boundary(MAX_PLAIN_BYTES);
+                let cut = |ui: &mut egui::Ui| {
+                    if end < text.len() {
+                        ui.label(RichText::new("(The rest of the text is not shown.)").weak());
+                    }
+                };
+                let scroll = egui::ScrollArea::vertical()
                     .id_salt(("reader-plain", self.ctx.message_id))
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| {
-                        if text.trim().is_empty() {
-                            ui.label(RichText::new("(This message has no text.)").weak());
-                        } else {
-                            let end = text.floor_char_boundary(MAX_PLAIN_BYTES);
-                            ui.add(egui::Label::new(&text[..end]).selectable(true).wrap());
-                            if end < text.len() {
-                                ui.label(
-                                    RichText::new("(The rest of the text is not shown.)").weak(),
-                                );
+                    .auto_shrink([false, false]);
+                match &mut self.plain_bidi {
+                    // Right-to-left lines: laid out by `bidi`, only the
+                    // blocks in view are drawn.
+                    Some(bidi) => {
+                        scroll.show_viewport(ui, |ui, viewport| {
+                            let font = egui::TextStyle::Body.resolve(ui.style());
+                            let color = ui.visuals().text_color();
+                            bidi.ui(ui, &font, color, Some(viewport));
+                            cut(ui);
+                        });
+                    }
+                    None => {
+                        scroll.show(ui, |ui| {
+                            if text.trim().is_empty() {
+                                ui.label(RichText::new("(This message has no text.)").weak());
+                            } else {
+                                ui.add(egui::Label::new(&text[..end]).selectable(true).wrap());
+                                cut(ui);
                             }
-                        }
-                    });
+                        });
+                    }
+                }
             }
             BodyMode::Source => self.source_ui(ui),
         });
@@ -1123,10 +1158,32 @@ fn senders_text(ui: &egui::Ui, senders: &[Address]) -> LayoutJob {
         }
         match sender.name.as_deref().filter(|name| !name.is_empty()) {
             Some(name) => {
-                job.append(name, 0.0, name_format.clone());
+                bidi::append(&mut job, name, &name_format);
                 job.append(&format!(" <{}>", sender.email), 0.0, address_format.clone());
             }
             None => job.append(&sender.email, 0.0, name_format.clone()),
+        }
+    }
+    job
+}
+
+/// Like [`address_list`], with right-to-left names in visual order.
+fn addresses_text(ui: &egui::Ui, addresses: &[Address]) -> LayoutJob {
+    let format = TextFormat::simple(
+        egui::TextStyle::Body.resolve(ui.style()),
+        ui.visuals().text_color(),
+    );
+    let mut job = LayoutJob::default();
+    for (index, address) in addresses.iter().enumerate() {
+        if index > 0 {
+            job.append(", ", 0.0, format.clone());
+        }
+        match address.name.as_deref().filter(|name| !name.is_empty()) {
+            Some(name) => {
+                bidi::append(&mut job, name, &format);
+                job.append(&format!(" <{}>", address.email), 0.0, format.clone());
+            }
+            None => job.append(&address.email, 0.0, format.clone()),
         }
     }
     job

@@ -183,6 +183,7 @@ pub(super) fn messages(now: i64) -> Vec<SeedMessage> {
     out.push(chinese(now - 10 * DAY + 2 * HOUR));
     out.push(german(now - 9 * DAY));
     out.push(attachments(now - 7 * DAY + 4 * HOUR));
+    out.push(arabic(now - 6 * DAY + 3 * HOUR));
     out.push(newsletter(now - 5 * DAY + HOUR));
     out.push(reply_to(now - 3 * DAY + 6 * HOUR));
     out.push(tips(now - 2 * DAY));
@@ -410,6 +411,58 @@ fn chinese(date_unix: i64) -> SeedMessage {
     SeedMessage {
         date_unix,
         bytes: format!("{headers}{}", base64_lines(&bytes)).into_bytes(),
+    }
+}
+
+/// Arabic (with a line of Hebrew), right to left with English and numbers
+/// mixed in: UTF-8, base64 subject and sender, a plain-text and an HTML
+/// alternative in quoted-printable.
+fn arabic(date_unix: i64) -> SeedMessage {
+    let utf8 = encoding_rs::UTF_8;
+    let boundary = "=_herald-arabic_=";
+    let head = Head {
+        from: &format!(
+            "{} <layla.haddad@example.com>",
+            encoded_words("UTF-8", utf8, "ليلى حداد")
+        ),
+        to: YOU,
+        subject: encoded_words("UTF-8", utf8, "موعد الاجتماع: الأحد 10:00"),
+        date_unix,
+        offset_minutes: 180,
+        message_id: "cairo-meeting.demo@example.com",
+    };
+    let text = "مرحباً يا صديقي،\n\n\
+                نلتقي غداً الأحد في الساعة 10:00 صباحاً في مكتب القاهرة (الطابق الثالث). \
+                سنناقش خطة Herald 2.0 والميزانية لعام 2026، ثم نتناول الغداء معاً في \
+                المطعم المجاور إذا سمح الوقت بذلك.\n\n\
+                أرسلت لك أيضاً الملف agenda.pdf مع جدول الأعمال.\n\n\
+                ובעברית: נתראה מחר בשעה 10:00.\n\n\
+                مع التحية،\n\
+                ليلى";
+    let html = "<div dir=\"rtl\">\n<p>مرحباً يا صديقي،</p>\n\
+                <p>نلتقي <b>غداً الأحد</b> في الساعة 10:00 صباحاً في مكتب القاهرة \
+                (الطابق الثالث). سنناقش خطة Herald 2.0 والميزانية لعام 2026.</p>\n\
+                <p>جدول الأعمال على <a href=\"https://example.com/agenda\">موقعنا</a>.</p>\n\
+                <p>مع التحية،<br>ليلى</p>\n</div>\n";
+    let headers = head.render(&format!(
+        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
+    ));
+    let body = format!(
+        "--{boundary}\r\n\
+         Content-Type: text/plain; charset=UTF-8\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+         {}\r\n\
+         --{boundary}\r\n\
+         Content-Type: text/html; charset=UTF-8\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+         {}\r\n\
+         --{boundary}--\r\n",
+        quoted_printable(crlf_text(text).as_bytes()),
+        quoted_printable(crlf_text(html).as_bytes()),
+    );
+    SeedMessage {
+        date_unix,
+        bytes: format!("{headers}{body}").into_bytes(),
     }
 }
 
@@ -705,7 +758,7 @@ fn welcome(date_unix: i64) -> SeedMessage {
     let text = "Welcome to Herald!\n\n\
                 This is a demo mailbox on your own computer: a small POP3 and SMTP\n\
                 server that Herald started just for you. Look around:\n\n\
-                - messages in Chinese, Russian, Japanese and German,\n\
+                - messages in Chinese, Russian, Japanese, German and Arabic,\n\
                 - attachments with non-ASCII names,\n\
                 - a newsletter whose remote pictures and trackers are blocked,\n\
                 - a long thread, and a message whose replies go elsewhere.\n\n\
@@ -721,7 +774,7 @@ fn welcome(date_unix: i64) -> SeedMessage {
 server that Herald started just for you. Nothing you do here leaves your computer.</p>
 <p>Look around:</p>
 <ul>
-<li>messages in Chinese, Russian, Japanese and German,</li>
+<li>messages in Chinese, Russian, Japanese, German and Arabic,</li>
 <li>attachments with non-ASCII names,</li>
 <li>a newsletter whose remote pictures and trackers are blocked,</li>
 <li>a long thread, and a message whose replies go elsewhere.</li>
