@@ -73,11 +73,17 @@ impl TextSearch {
         let job_waker = Arc::clone(waker);
         let job = Job::spawn("search-index", waker, move || {
             lower_this_threads_priority();
+            let mut last_wake = std::time::Instant::now();
             search::update_mailbox(&job_dir, &mut |coverage| {
                 if let Ok(mut progress) = shared.lock() {
                     *progress = coverage;
                 }
-                job_waker();
+                // Progress is only a note beside the search box: a repaint
+                // four times a second is plenty.
+                if last_wake.elapsed() >= std::time::Duration::from_millis(250) {
+                    last_wake = std::time::Instant::now();
+                    job_waker();
+                }
                 true
             })
             .map_err(|error| herald_core::error::describe(&error))
@@ -209,11 +215,11 @@ impl TextSearch {
 }
 
 /// Lets the UI thread (and the account workers) go first when the cores
-/// are busy: indexing is never urgent. Linux only (a thread's nice value).
+/// are busy: indexing is never urgent. Linux: the thread's nice value.
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     {
         let thread = rustix::thread::gettid();
-        let _ = rustix::process::setpriority_process(Some(thread), 10);
+        let _ = rustix::process::setpriority_process(Some(thread), 19);
     }
 }
