@@ -136,15 +136,58 @@ pub fn get_mail(
     store: &mut MailStore,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
+    get_mail_or_partial(session, store, progress).map_err(|stopped| stopped.error)
+}
+
+/// A sync that failed, and what it had done before.
+#[derive(Debug)]
+pub struct SyncStopped {
+    /// Why it stopped.
+    pub error: SyncError,
+    /// What it did before it stopped, once it had read the server's list
+    /// (`None` when it failed before: connecting, logging in, listing).
+    /// `downloaded` and `bytes` count only messages made durable; nothing
+    /// was deleted on the server unless `deleted_on_server` says so.
+    pub partial: Option<SyncReport>,
+}
+
+/// [`get_mail`], keeping the report of a sync that fails midway.
+pub fn get_mail_or_partial(
+    session: &Session<'_>,
+    store: &mut MailStore,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncStopped> {
     let started = Instant::now();
     let mut report = SyncReport::default();
+    let mut listed = false;
+    let outcome = sync_into(session, store, progress, &mut report, &mut listed);
+    report.seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(()) => Ok(report),
+        Err(error) => Err(SyncStopped {
+            error,
+            partial: listed.then_some(report),
+        }),
+    }
+}
+
+/// The sync itself, filling `report` as it goes; `listed_yet` is set once
+/// the server's list was read.
+fn sync_into(
+    session: &Session<'_>,
+    store: &mut MailStore,
+    progress: &mut dyn FnMut(Progress),
+    report: &mut SyncReport,
+    listed_yet: &mut bool,
+) -> Result<(), SyncError> {
     progress(Progress::Connecting);
     let mut client = session.open_pop3()?;
     progress(Progress::Listing);
     let Listing {
         messages: listed,
         present,
-    } = list_all(&mut client, &mut report)?;
+    } = list_all(&mut client, report)?;
+    *listed_yet = true;
     let now = store::unix_now();
 
     let states = store.uidl_states()?;
@@ -183,12 +226,12 @@ pub fn get_mail(
         }
     }
 
-    record_headers_only(&mut client, store, &headers_only, &mut report)?;
+    record_headers_only(&mut client, store, &headers_only, report)?;
     download(
         &mut client,
         store,
         &to_download,
-        &mut report,
+        report,
         session.cancel,
         progress,
     )?;
@@ -203,11 +246,11 @@ pub fn get_mail(
             count: deletions.len() as u32,
         });
     }
-    let deleted = delete_and_quit(client, &deletions, &mut report)?;
-    store.mark_deleted_on_server(&deleted)?;
+    let deleted = delete_and_quit(client, &deletions, report)?;
+    // Done on the server, whatever happens to the index now.
     report.deleted_on_server = deleted.len() as u32;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    store.mark_deleted_on_server(&deleted)?;
+    Ok(())
 }
 
 /// Sends DELE for `messages`, then QUIT, which is what makes deletions

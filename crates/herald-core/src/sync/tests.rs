@@ -278,6 +278,18 @@ impl Fixture {
         get_mail(&session, &mut self.store, progress)
     }
 
+    /// [`get_mail_or_partial`].
+    pub(crate) fn sync_or_partial(&mut self) -> Result<SyncReport, SyncStopped> {
+        let session = Session {
+            account: &self.account,
+            password: &self.password,
+            tls: &self.tls,
+            limits: &self.limits,
+            cancel: &self.cancel,
+        };
+        get_mail_or_partial(&session, &mut self.store, &mut |_| {})
+    }
+
     fn list_server(&self) -> Result<(Vec<ServerMessage>, Vec<String>), SyncError> {
         list_server(&self.session(), &self.store)
     }
@@ -540,9 +552,20 @@ fn batches_committed_before_a_failure_stay_committed() {
     server.set_retr("uid-256", Retr::DropAfter(100));
     let mut fixture = Fixture::new(&server);
     fixture.account.deletion_policy = DeletionPolicy::DeleteAfterDownload;
-    let error = fixture.sync().unwrap_err();
+    let SyncStopped { error, partial } = fixture.sync_or_partial().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Network, "{error:?}");
     assert_eq!(server.record().count("DELE"), 0);
+    // The report of what was done before the drop: both batches' messages,
+    // exactly their bytes, nothing deleted.
+    let partial = partial.expect("a report of the work done before the drop");
+    let stored_bytes: u64 = messages[..255].iter().map(|m| m.bytes.len() as u64).sum();
+    assert_eq!(
+        (partial.on_server, partial.downloaded, partial.skipped),
+        (262, 255, 0)
+    );
+    assert_eq!(partial.bytes, stored_bytes);
+    assert_eq!(partial.deleted_on_server, 0);
+    assert!(partial.seconds > 0.0);
     fixture.reopen();
     let stored: Vec<String> = (1..=255).map(|n| format!("uid-{n}")).collect();
     let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
@@ -1198,8 +1221,12 @@ fn a_wrong_password_is_auth_rejected_and_stores_nothing() {
     let server = FakePop3::start(mailbox(2));
     let mut fixture = Fixture::new(&server);
     fixture.password = Password::new("wrong".to_string());
-    let error = fixture.sync().unwrap_err();
+    let SyncStopped { error, partial } = fixture.sync_or_partial().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AuthRejected, "{error:?}");
+    assert!(
+        partial.is_none(),
+        "nothing to report before the list: {partial:?}"
+    );
     assert_eq!(server.record().count("AUTH PLAIN"), 1, "no retry");
     assert!(fixture.store.uidl_states().unwrap().is_empty());
 }
