@@ -156,7 +156,7 @@ pub fn get_mail_or_partial(
     session: &Session<'_>,
     store: &mut MailStore,
     progress: &mut dyn FnMut(Progress),
-) -> Result<SyncReport, SyncStopped> {
+) -> Result<SyncReport, Box<SyncStopped>> {
     let started = Instant::now();
     let mut report = SyncReport::default();
     let mut listed = false;
@@ -164,10 +164,10 @@ pub fn get_mail_or_partial(
     report.seconds = started.elapsed().as_secs_f64();
     match outcome {
         Ok(()) => Ok(report),
-        Err(error) => Err(SyncStopped {
+        Err(error) => Err(Box::new(SyncStopped {
             error,
             partial: listed.then_some(report),
-        }),
+        })),
     }
 }
 

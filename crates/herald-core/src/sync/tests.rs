@@ -279,7 +279,7 @@ impl Fixture {
     }
 
     /// [`get_mail_or_partial`].
-    pub(crate) fn sync_or_partial(&mut self) -> Result<SyncReport, SyncStopped> {
+    pub(crate) fn sync_or_partial(&mut self) -> Result<SyncReport, Box<SyncStopped>> {
         let session = Session {
             account: &self.account,
             password: &self.password,
@@ -552,7 +552,7 @@ fn batches_committed_before_a_failure_stay_committed() {
     server.set_retr("uid-256", Retr::DropAfter(100));
     let mut fixture = Fixture::new(&server);
     fixture.account.deletion_policy = DeletionPolicy::DeleteAfterDownload;
-    let SyncStopped { error, partial } = fixture.sync_or_partial().unwrap_err();
+    let SyncStopped { error, partial } = *fixture.sync_or_partial().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Network, "{error:?}");
     assert_eq!(server.record().count("DELE"), 0);
     // The report of what was done before the drop: both batches' messages,
@@ -1221,7 +1221,7 @@ fn a_wrong_password_is_auth_rejected_and_stores_nothing() {
     let server = FakePop3::start(mailbox(2));
     let mut fixture = Fixture::new(&server);
     fixture.password = Password::new("wrong".to_string());
-    let SyncStopped { error, partial } = fixture.sync_or_partial().unwrap_err();
+    let SyncStopped { error, partial } = *fixture.sync_or_partial().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AuthRejected, "{error:?}");
     assert!(
         partial.is_none(),
