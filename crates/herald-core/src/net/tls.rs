@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use native_tls::{HandshakeError, Protocol, TlsConnector, TlsStream};
 use sha2::{Digest, Sha256};
 
-use super::NetError;
+use super::{NetError, ReadAhead};
 use crate::account::Account;
 use crate::account::AccountError;
 
@@ -222,9 +222,9 @@ pub(crate) fn handshake(
     host: &str,
     config: &TlsConfig,
     reconnect: &mut dyn FnMut() -> Result<TcpStream, NetError>,
-) -> Result<TlsStream<TcpStream>, NetError> {
+) -> Result<TlsStream<ReadAhead>, NetError> {
     let connector = config.connector(host, true)?;
-    let failure = match connector.connect(host, tcp) {
+    let failure = match connector.connect(host, ReadAhead::new(tcp)) {
         Ok(stream) => return Ok(stream),
         Err(HandshakeError::WouldBlock(_)) => {
             return Err(NetError::Timeout {
@@ -238,7 +238,7 @@ pub(crate) fn handshake(
     let probe = reconnect().and_then(|tcp| {
         config
             .connector(host, false)?
-            .connect(host, tcp)
+            .connect(host, ReadAhead::new(tcp))
             .map_err(|_| NetError::Tls {
                 host: host.to_string(),
                 detail: failure.clone(),
