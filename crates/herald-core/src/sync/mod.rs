@@ -479,6 +479,7 @@ fn download(
                     Received::StoreStopped
                 })
             });
+            storing.flush_progress(progress);
             (stored, received)
         }
     };
@@ -507,6 +508,10 @@ fn download(
 /// cover a commit's wait for the disk at a fast server's pace, and a fixed
 /// amount of memory whatever the message sizes.
 const IN_FLIGHT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Progress is reported at most this often while messages keep coming
+/// (and this long after the last one at the latest).
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Messages are handed over in pieces of at most this many bytes.
 const PIECE_BYTES: usize = 256 * 1024;
@@ -705,6 +710,10 @@ struct Storing<'s, 'm> {
     current: Option<Current<'m>>,
     /// A message we did not ask for, whose pieces are dropped.
     skipping: Option<u32>,
+    /// When progress was last reported.
+    last_progress: Option<Instant>,
+    /// Progress was made since the last report.
+    progress_held: bool,
 }
 
 struct Current<'m> {
@@ -732,6 +741,8 @@ impl<'s, 'm> Storing<'s, 'm> {
             bytes_done: 0,
             current: None,
             skipping: None,
+            last_progress: None,
+            progress_held: false,
         }
     }
 
@@ -744,13 +755,62 @@ impl<'s, 'm> Storing<'s, 'm> {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), SyncError> {
-        for piece in receiver {
+        loop {
+            // A progress report held back is sent once nothing more comes
+            // for a while.
+            let piece = if self.progress_held {
+                match receiver.recv_timeout(PROGRESS_INTERVAL) {
+                    Ok(piece) => piece,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.report_progress(progress);
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match receiver.recv() {
+                    Ok(piece) => piece,
+                    Err(_) => break,
+                }
+            };
             let length = piece.bytes.len();
             let outcome = self.take(piece, report, progress);
             budget.give_back(length);
             outcome?;
         }
+        self.flush_progress(progress);
         Ok(())
+    }
+
+    /// Reports progress now, or holds it back when the last report is
+    /// younger than [`PROGRESS_INTERVAL`] (each report wakes the window or
+    /// the terminal: once per message was thousands of wake-ups a sync).
+    fn note_progress(&mut self, progress: &mut dyn FnMut(Progress)) {
+        self.progress_held = true;
+        if self
+            .last_progress
+            .is_none_or(|last| last.elapsed() >= PROGRESS_INTERVAL)
+        {
+            self.report_progress(progress);
+        }
+    }
+
+    /// Sends a report held back, if any.
+    fn flush_progress(&mut self, progress: &mut dyn FnMut(Progress)) {
+        if self.progress_held {
+            self.report_progress(progress);
+        }
+    }
+
+    fn report_progress(&mut self, progress: &mut dyn FnMut(Progress)) {
+        self.progress_held = false;
+        self.last_progress = Some(Instant::now());
+        progress(Progress::Downloading {
+            done: self.done,
+            total: self.total,
+            bytes: self.bytes_done,
+            total_bytes: self.total_bytes,
+        });
     }
 
     /// One piece: the start of a message creates its file, its last piece
@@ -824,12 +884,7 @@ impl<'s, 'm> Storing<'s, 'm> {
             self.batch_count = 0;
             self.batch_bytes = 0;
         }
-        progress(Progress::Downloading {
-            done: self.done,
-            total: self.total,
-            bytes: self.bytes_done,
-            total_bytes: self.total_bytes,
-        });
+        self.note_progress(progress);
         Ok(())
     }
 

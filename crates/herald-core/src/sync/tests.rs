@@ -544,6 +544,40 @@ fn a_connection_dropped_mid_retr_keeps_what_was_complete_and_deletes_nothing() {
 }
 
 #[test]
+fn progress_is_reported_at_most_every_25_ms_and_always_at_the_end() {
+    let messages = mailbox(300);
+    let server = FakePop3::start(messages);
+    let mut fixture = Fixture::new(&server);
+    let mut reports = Vec::new();
+    let started = Instant::now();
+    let report = fixture
+        .sync_with(&mut |p| {
+            if let Progress::Downloading { done, .. } = p {
+                reports.push((done, started.elapsed()));
+            }
+        })
+        .unwrap();
+    assert_eq!(report.downloaded, 300);
+    let done: Vec<u32> = reports.iter().map(|(done, _)| *done).collect();
+    assert_eq!(done.first(), Some(&0));
+    assert_eq!(done.last(), Some(&300), "{done:?}");
+    assert!(done.windows(2).all(|w| w[0] < w[1]), "{done:?}");
+    // Held back while messages keep coming: never two reports within
+    // 25 ms between the first message's and the final one (timer
+    // granularity aside).
+    for pair in reports[1..reports.len() - 1].windows(2) {
+        let (earlier, later) = (pair[0].1, pair[1].1);
+        assert!(later - earlier >= Duration::from_millis(24), "{reports:?}");
+    }
+    let elapsed = started.elapsed().as_millis() as usize;
+    assert!(
+        reports.len() <= 3 + elapsed / 24,
+        "{} reports in {elapsed} ms",
+        reports.len()
+    );
+}
+
+#[test]
 fn batches_committed_before_a_failure_stay_committed() {
     // More than one batch (250 messages): the first is committed in the
     // middle of the download, the second when the connection drops.
