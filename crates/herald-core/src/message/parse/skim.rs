@@ -43,8 +43,6 @@ pub(super) fn skim(raw: &[u8]) -> Option<(Headers, bool)> {
     let parser = MessageParser::default();
     let root = Section::read(raw, 0)?;
     let fields = root.fields(&parser, raw)?;
-    // The message's own fields, as the full parse reads them.
-    let headers = read_headers(fields.0.as_ref()?);
     let mut walk = Skim {
         raw,
         root_body_start: root.body_start,
@@ -72,6 +70,9 @@ pub(super) fn skim(raw: &[u8]) -> Option<(Headers, bool)> {
         Class::Unsupported => return None,
     }
     walk.boundaries_only_at_line_starts()?;
+    // The message's own fields, as the full parse reads them (last: when the
+    // walk gives up, the full parse does this again).
+    let headers = read_headers(fields.0.as_ref()?);
     Some((headers, walk.found_attachment))
 }
 
