@@ -1481,6 +1481,18 @@ fn a_sync_cut_by_a_server_stop_resumes_without_loss_or_duplicates() {
         partial > 0 && partial < COUNT,
         "{partial} of {COUNT} stored after the cut"
     );
+    // The cut fetch's JSON still says what it stored before the error.
+    let cut = &summary[0];
+    assert_eq!(cut["on_server"], COUNT, "{cut}");
+    assert_eq!(cut["downloaded"], partial, "{cut}");
+    assert_eq!(cut["skipped"], 0, "{cut}");
+    assert_eq!(cut["deleted_on_server"], 0, "{cut}");
+    let stored_bytes: u64 = herald
+        .list("bob", "inbox")
+        .iter()
+        .map(|entry| entry["size"].as_u64().expect("size"))
+        .sum();
+    assert_eq!(cut["bytes"], stored_bytes, "{cut}");
 
     servers.start_pop3();
     let fetched = herald.fetch("bob");

@@ -19,7 +19,7 @@ use herald_core::engine::{
 };
 use herald_core::net::Limits;
 use herald_core::store::{Folder, ListQuery, MailStore, SortColumn};
-use herald_core::sync::Progress;
+use herald_core::sync::{Progress, SyncReport};
 use serde::Serialize;
 
 use super::compose::DraftArgs;
@@ -174,11 +174,21 @@ impl Engine {
     /// Runs one command on the account's worker and returns its outcome,
     /// printing progress on stderr when it is a terminal.
     fn run(&self, account: &Account, command: Command) -> EventKind {
+        self.run_reporting(account, command).0
+    }
+
+    /// [`Engine::run`], with the report of a Get mail that failed midway.
+    fn run_reporting(
+        &self,
+        account: &Account,
+        command: Command,
+    ) -> (EventKind, Option<SyncReport>) {
         let (sender, receiver) = mpsc::channel();
         let worker = AccountWorker::spawn(self.context(account), sender, Arc::new(|| {}));
         worker.submit(command);
         let show_progress = std::io::stderr().is_terminal();
         let mut outcome = None;
+        let mut partial = None;
         for event in receiver.iter() {
             match event.kind {
                 EventKind::Started(_) => {}
@@ -190,14 +200,17 @@ impl Engine {
                 EventKind::Idle => break,
                 // What the SMTP server advertised: for the window to keep.
                 EventKind::SmtpLimits(_) => {}
-                other => outcome = Some(other),
+                other => {
+                    outcome = Some(other);
+                    partial = event.partial_sync;
+                }
             }
         }
         if show_progress {
             eprint!("\r\x1b[K");
         }
         drop(worker);
-        outcome.unwrap_or(EventKind::Idle)
+        (outcome.unwrap_or(EventKind::Idle), partial)
     }
 }
 
@@ -238,8 +251,9 @@ fn print_progress(account: &str, progress: &Progress) {
 #[derive(Serialize)]
 struct FetchJson<'a> {
     account: &'a str,
+    /// Also after a failure, when the sync got as far as the server's list.
     #[serde(flatten)]
-    report: Option<herald_core::sync::SyncReport>,
+    report: Option<SyncReport>,
     error: Option<Failure>,
 }
 
@@ -248,15 +262,25 @@ pub fn fetch(profile: Option<PathBuf>, args: FetchArgs) -> CliResult {
     let mut results = Vec::new();
     let mut failed = false;
     for account in engine.select(args.account.as_deref())? {
-        let result = match engine.run(account, Command::GetMail) {
-            EventKind::MailFetched(result) => result,
-            _ => Err(stopped()),
+        let (result, partial) = match engine.run_reporting(account, Command::GetMail) {
+            (EventKind::MailFetched(result), partial) => (result, partial),
+            _ => (Err(stopped()), None),
         };
-        match &result {
-            Ok(report) if !args.json => {
+        // A sync that failed midway still reports what it stored.
+        let (report, error) = match result {
+            Ok(report) => (Some(report), None),
+            Err(failure) => (partial, Some(failure)),
+        };
+        if !args.json {
+            if let Some(report) = &report {
                 println!(
-                    "{}: {} downloaded, {} headers only, {} already here, {} deleted on the server, {:.1} MB in {:.2} s",
+                    "{}: {}{} downloaded, {} headers only, {} already here, {} deleted on the server, {:.1} MB in {:.2} s",
                     account.name,
+                    if error.is_some() {
+                        "stopped after "
+                    } else {
+                        ""
+                    },
                     report.downloaded,
                     report.headers_only,
                     report.skipped,
@@ -268,14 +292,11 @@ pub fn fetch(profile: Option<PathBuf>, args: FetchArgs) -> CliResult {
                     eprintln!("herald: {}: warning: {warning}", account.name);
                 }
             }
-            Err(failure) if !args.json => eprintln!("herald: {}: {failure}", account.name),
-            _ => {}
+            if let Some(failure) = &error {
+                eprintln!("herald: {}: {failure}", account.name);
+            }
         }
-        failed |= result.is_err();
-        let (report, error) = match result {
-            Ok(report) => (Some(report), None),
-            Err(failure) => (None, Some(failure)),
-        };
+        failed |= error.is_some();
         results.push(FetchJson {
             account: &account.name,
             report,

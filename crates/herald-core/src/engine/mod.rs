@@ -116,6 +116,10 @@ pub struct Event {
     pub account: String,
     /// What happened.
     pub kind: EventKind,
+    /// With a [`EventKind::MailFetched`] failure of Get mail: what the sync
+    /// had done before it failed (messages stored durably, bytes,
+    /// warnings), once it had read the server's list. `None` otherwise.
+    pub partial_sync: Option<SyncReport>,
 }
 
 /// What happened.

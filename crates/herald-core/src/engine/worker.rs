@@ -17,7 +17,7 @@ use crate::net::tls::TlsConfig;
 use crate::net::{CancelToken, Limits, NetError};
 use crate::session::Session;
 use crate::store::{Folder, MailStore, MessageSummary, NewMessage, unix_now};
-use crate::sync::Progress;
+use crate::sync::{Progress, SyncReport};
 use crate::{outgoing, sync};
 
 /// What a worker needs to know about its account.
@@ -69,6 +69,7 @@ impl AccountWorker {
                         submitted,
                         store: None,
                         reported_smtp_limits: None,
+                        partial_sync: None,
                     };
                     worker.run(receiver);
                 })
@@ -126,6 +127,8 @@ struct Worker {
     store: Option<MailStore>,
     /// What the last [`EventKind::SmtpLimits`] said.
     reported_smtp_limits: Option<SmtpLimits>,
+    /// What a failed Get mail did, for its result's event.
+    partial_sync: Option<SyncReport>,
 }
 
 impl Worker {
@@ -137,7 +140,8 @@ impl Worker {
             }
             self.emit(EventKind::Started(activity(&command)));
             let outcome = self.execute(command);
-            self.emit(outcome);
+            let partial_sync = self.partial_sync.take();
+            self.emit_with(outcome, partial_sync);
             // Idle only when nothing else is queued: the window keeps its
             // status bar until all the work is done.
             if self.submitted.load(Ordering::SeqCst) == sequence {
@@ -147,9 +151,14 @@ impl Worker {
     }
 
     fn emit(&self, kind: EventKind) {
+        self.emit_with(kind, None);
+    }
+
+    fn emit_with(&self, kind: EventKind, partial_sync: Option<SyncReport>) {
         let event = Event {
             account: self.context.account.name.clone(),
             kind,
+            partial_sync,
         };
         if self.events.send(event).is_ok() {
             (self.waker)();
@@ -160,7 +169,17 @@ impl Worker {
         // What the SMTP server advertised, reported before the result.
         let mut learnt = None;
         let outcome = match command {
-            Command::GetMail => EventKind::MailFetched(self.with_session(sync::get_mail)),
+            Command::GetMail => {
+                let mut partial = None;
+                let result = self.with_session(|session, store, progress| {
+                    sync::get_mail_or_partial(session, store, progress).map_err(|stopped| {
+                        partial = stopped.partial;
+                        stopped.error
+                    })
+                });
+                self.partial_sync = partial;
+                EventKind::MailFetched(result)
+            }
             Command::Send(message) => EventKind::Sent {
                 message_id: message.message_id.clone(),
                 result: self.with_session(|session, store, _| {
@@ -314,6 +333,7 @@ impl Worker {
             let event = Event {
                 account: account.clone(),
                 kind: EventKind::Progress(progress),
+                partial_sync: None,
             };
             if events.send(event).is_ok() {
                 waker();

@@ -2,8 +2,8 @@
 //! show, the full MIME tree as a flat walk, and the attachments a user may save.
 //!
 //! Parsing is done by mail-parser behind [`Message::parse`]; nothing outside
-//! `parse.rs` names mail-parser types, so moving to mail-parser 1.x touches one
-//! file. A [`Message`] owns its raw bytes and locates each part body by
+//! the `parse` module (`parse.rs` and `parse/skim.rs`) names mail-parser
+//! types, so moving to mail-parser 1.x touches one module. A [`Message`] owns its raw bytes and locates each part body by
 //! offsets, so attachment bytes are decoded on demand and streamed to disk.
 
 mod parse;

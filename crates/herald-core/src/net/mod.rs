@@ -17,12 +17,14 @@
 mod cancel;
 mod error;
 pub mod line_reader;
+mod read_ahead;
 mod stream;
 pub mod tls;
 
 pub use cancel::CancelToken;
 pub use error::NetError;
 pub use line_reader::{LineError, LineReader};
+pub use read_ahead::ReadAhead;
 pub use stream::{Connection, Transport};
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};

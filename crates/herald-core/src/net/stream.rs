@@ -10,7 +10,7 @@ use native_tls::TlsStream;
 use super::cancel::Registration;
 use super::error::StreamFailure;
 use super::tls::{self, CertificateDetails, TlsConfig};
-use super::{CancelToken, Deadline, Limits, NetError};
+use super::{CancelToken, Deadline, Limits, NetError, ReadAhead};
 
 /// The byte stream under a [`Connection`]: plain TCP (before STARTTLS/STLS)
 /// or TLS.
@@ -18,15 +18,15 @@ use super::{CancelToken, Deadline, Limits, NetError};
 pub enum Transport {
     /// Plain TCP; only ever used to send `STLS`/`STARTTLS`.
     Plain(TcpStream),
-    /// TLS over TCP.
-    Tls(Box<TlsStream<TcpStream>>),
+    /// TLS over TCP (read through [`ReadAhead`]).
+    Tls(Box<TlsStream<ReadAhead>>),
 }
 
 impl Transport {
     fn tcp(&self) -> &TcpStream {
         match self {
             Transport::Plain(stream) => stream,
-            Transport::Tls(stream) => stream.get_ref(),
+            Transport::Tls(stream) => stream.get_ref().get_ref(),
         }
     }
 }
@@ -64,10 +64,10 @@ impl Connection {
         let _handshake_registration = cancel.register(&tcp);
         let mut reconnect = || super::connect_tcp(host, port, limits, cancel);
         let stream = tls::handshake(tcp, host, config, &mut reconnect)?;
-        super::renew_quickack(stream.get_ref());
+        super::renew_quickack(stream.get_ref().get_ref());
         // …and then the socket in use, which is the one from `reconnect`
         // when the user pinned the certificate.
-        let registration = cancel.register(stream.get_ref());
+        let registration = cancel.register(stream.get_ref().get_ref());
         Ok(Connection::new(
             Transport::Tls(Box::new(stream)),
             registration,
@@ -131,8 +131,8 @@ impl Connection {
             Transport::Tls(_) => return Err(NetError::Closed),
         };
         let stream = tls::handshake(tcp, host, config, reconnect)?;
-        super::renew_quickack(stream.get_ref());
-        let registration = self.cancel.register(stream.get_ref());
+        super::renew_quickack(stream.get_ref().get_ref());
+        let registration = self.cancel.register(stream.get_ref().get_ref());
         Ok(Connection {
             transport: Transport::Tls(Box::new(stream)),
             _registration: registration,

@@ -278,3 +278,57 @@ fn host_matching_follows_the_wildcard_rule() {
     assert!(!details.matches_host("127.0.0.2"));
     assert!(!details.matches_host("evil-example.com"));
 }
+
+#[test]
+fn a_reused_connector_still_checks_each_connection() {
+    // One trust setting, so one connector for all four connections: it
+    // accepts the right name and still refuses a wrong name and, without
+    // the CA, an untrusted certificate.
+    let pki = TestPki::get();
+    let config = trusting_test_ca();
+    for _ in 0..2 {
+        let (port, server) = serve_tls(1, &pki.leaf, echo_greeting);
+        let mut connection = Connection::connect_tls(
+            "127.0.0.1",
+            port,
+            &config,
+            &quick_limits(),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let mut greeting = [0u8; 3];
+        connection.read_exact(&mut greeting).unwrap();
+        drop(connection);
+        server.join().unwrap();
+
+        let (port, server) = serve_tls(2, &pki.wrong_name, echo_greeting);
+        let error = Connection::connect_tls(
+            "127.0.0.1",
+            port,
+            &config,
+            &quick_limits(),
+            &CancelToken::new(),
+        )
+        .unwrap_err();
+        let NetError::Certificate(problem) = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(problem.reason, CertificateReason::HostNameMismatch);
+        server.join().unwrap();
+
+        let (port, server) = serve_tls(2, &pki.leaf, echo_greeting);
+        let error = Connection::connect_tls(
+            "127.0.0.1",
+            port,
+            &TlsConfig::system(),
+            &quick_limits(),
+            &CancelToken::new(),
+        )
+        .unwrap_err();
+        let NetError::Certificate(problem) = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(problem.reason, CertificateReason::Untrusted);
+        server.join().unwrap();
+    }
+}

@@ -8,11 +8,13 @@
 //! it, unless its certificate is exactly one the user pinned.
 
 use std::net::{IpAddr, TcpStream};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use native_tls::{HandshakeError, Protocol, TlsConnector, TlsStream};
 use sha2::{Digest, Sha256};
 
-use super::NetError;
+use super::{NetError, ReadAhead};
 use crate::account::Account;
 use crate::account::AccountError;
 
@@ -67,7 +69,24 @@ impl TlsConfig {
         self
     }
 
+    /// A connector for this trust setting: built once per process and
+    /// reused (see [`CONNECTORS`]); `verify: false` only reads a refused
+    /// certificate.
     fn connector(&self, host: &str, verify: bool) -> Result<TlsConnector, NetError> {
+        let key = ConnectorKey {
+            extra_roots_pem: self.extra_roots_pem.clone(),
+            minimum: self.minimum,
+            verify,
+        };
+        if let Some(connector) = cached_connector(&key) {
+            return Ok(connector);
+        }
+        let connector = self.build_connector(host, verify)?;
+        remember_connector(key, connector.clone());
+        Ok(connector)
+    }
+
+    fn build_connector(&self, host: &str, verify: bool) -> Result<TlsConnector, NetError> {
         let tls_error = |detail: String| NetError::Tls {
             host: host.to_string(),
             detail,
@@ -92,6 +111,85 @@ impl TlsConfig {
             .build()
             .map_err(|error| tls_error(error.to_string()))
     }
+}
+
+/// What a connector is built from: everything in [`TlsConfig`] but the
+/// pinned fingerprints, which are checked after the handshake. The host name
+/// is not part of it: each connection checks its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ConnectorKey {
+    extra_roots_pem: Vec<Vec<u8>>,
+    minimum: Minimum,
+    verify: bool,
+}
+
+/// Connectors already built, by [`ConnectorKey`]. Building one loads the
+/// system's root certificates (twice with OpenSSL: its default paths, then
+/// the bundle native-tls finds), about 35 ms, which every POP3 and SMTP
+/// connection used to pay. A connector holds no state of a connection, so
+/// reusing it checks certificates and host names exactly as a new one would.
+static CONNECTORS: Mutex<ConnectorCache> = Mutex::new(ConnectorCache::new());
+
+/// How long a cached connector is used: a long-running window then sees
+/// roots installed (or removed) on the system meanwhile.
+const CONNECTOR_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// At most this many trust settings are remembered (accounts with their own
+/// CA file, the TLS 1.3 probe of a connection test); the oldest goes first.
+const MAX_CACHED_CONNECTORS: usize = 16;
+
+struct ConnectorCache {
+    entries: Vec<CachedConnector>,
+}
+
+struct CachedConnector {
+    key: ConnectorKey,
+    built: Instant,
+    connector: TlsConnector,
+}
+
+impl ConnectorCache {
+    const fn new() -> ConnectorCache {
+        ConnectorCache {
+            entries: Vec::new(),
+        }
+    }
+
+    /// The connector for `key`, unless there is none younger than
+    /// [`CONNECTOR_MAX_AGE`] at `now`.
+    fn get(&mut self, key: &ConnectorKey, now: Instant) -> Option<TlsConnector> {
+        self.entries
+            .retain(|entry| now.saturating_duration_since(entry.built) < CONNECTOR_MAX_AGE);
+        self.entries
+            .iter()
+            .find(|entry| entry.key == *key)
+            .map(|entry| entry.connector.clone())
+    }
+
+    fn insert(&mut self, key: ConnectorKey, connector: TlsConnector, now: Instant) {
+        // Another thread may have built the same one meanwhile: keep one.
+        self.entries.retain(|entry| entry.key != key);
+        if self.entries.len() >= MAX_CACHED_CONNECTORS {
+            self.entries.remove(0);
+        }
+        self.entries.push(CachedConnector {
+            key,
+            built: now,
+            connector,
+        });
+    }
+}
+
+fn cached_connector(key: &ConnectorKey) -> Option<TlsConnector> {
+    lock_connectors().get(key, Instant::now())
+}
+
+fn remember_connector(key: ConnectorKey, connector: TlsConnector) {
+    lock_connectors().insert(key, connector, Instant::now());
+}
+
+fn lock_connectors() -> MutexGuard<'static, ConnectorCache> {
+    CONNECTORS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The TLS protocol version of a connection.
@@ -124,9 +222,9 @@ pub(crate) fn handshake(
     host: &str,
     config: &TlsConfig,
     reconnect: &mut dyn FnMut() -> Result<TcpStream, NetError>,
-) -> Result<TlsStream<TcpStream>, NetError> {
+) -> Result<TlsStream<ReadAhead>, NetError> {
     let connector = config.connector(host, true)?;
-    let failure = match connector.connect(host, tcp) {
+    let failure = match connector.connect(host, ReadAhead::new(tcp)) {
         Ok(stream) => return Ok(stream),
         Err(HandshakeError::WouldBlock(_)) => {
             return Err(NetError::Timeout {
@@ -140,7 +238,7 @@ pub(crate) fn handshake(
     let probe = reconnect().and_then(|tcp| {
         config
             .connector(host, false)?
-            .connect(host, tcp)
+            .connect(host, ReadAhead::new(tcp))
             .map_err(|_| NetError::Tls {
                 host: host.to_string(),
                 detail: failure.clone(),
@@ -369,4 +467,93 @@ fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod cache_tests {
+    use super::*;
+
+    fn key(verify: bool, minimum: Minimum, roots: &[&[u8]]) -> ConnectorKey {
+        ConnectorKey {
+            extra_roots_pem: roots.iter().map(|pem| pem.to_vec()).collect(),
+            minimum,
+            verify,
+        }
+    }
+
+    #[test]
+    fn a_connector_is_reused_per_trust_setting_and_rebuilt_when_old() {
+        let connector = TlsConfig::system()
+            .build_connector("localhost", true)
+            .unwrap();
+        let mut cache = ConnectorCache::new();
+        let start = Instant::now();
+        let verified = key(true, Minimum::Tls12, &[]);
+        assert!(cache.get(&verified, start).is_none());
+        cache.insert(verified.clone(), connector.clone(), start);
+        assert!(
+            cache
+                .get(&verified, start + Duration::from_secs(1))
+                .is_some()
+        );
+        // Any difference in what the connector checks is another entry.
+        for other in [
+            key(false, Minimum::Tls12, &[]),
+            key(true, Minimum::Tls13, &[]),
+            key(true, Minimum::Tls12, &[b"another CA"]),
+        ] {
+            assert!(cache.get(&other, start).is_none(), "{other:?}");
+        }
+        assert!(cache.get(&verified, start + CONNECTOR_MAX_AGE).is_none());
+        assert!(cache.entries.is_empty());
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_trust_settings() {
+        let connector = TlsConfig::system()
+            .build_connector("localhost", true)
+            .unwrap();
+        let mut cache = ConnectorCache::new();
+        let now = Instant::now();
+        let pems: Vec<Vec<u8>> = (0..=MAX_CACHED_CONNECTORS)
+            .map(|n| format!("CA {n}").into_bytes())
+            .collect();
+        for pem in &pems {
+            cache.insert(key(true, Minimum::Tls12, &[pem]), connector.clone(), now);
+        }
+        assert_eq!(cache.entries.len(), MAX_CACHED_CONNECTORS);
+        assert!(
+            cache
+                .get(&key(true, Minimum::Tls12, &[&pems[0]]), now)
+                .is_none()
+        );
+        let newest = pems.last().unwrap();
+        assert!(
+            cache
+                .get(&key(true, Minimum::Tls12, &[newest]), now)
+                .is_some()
+        );
+        // The same key twice is one entry.
+        cache.insert(key(true, Minimum::Tls12, &[newest]), connector, now);
+        assert_eq!(cache.entries.len(), MAX_CACHED_CONNECTORS);
+    }
+
+    #[test]
+    fn an_unusable_extra_ca_is_an_error_and_not_cached() {
+        const BROKEN: &[u8] =
+            b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+        let config = TlsConfig::system().with_extra_ca_pem(BROKEN.to_vec());
+        for _ in 0..2 {
+            let error = config.connector("mail.example", true).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("the extra CA file is not usable"),
+                "{error}"
+            );
+        }
+        let key = key(true, Minimum::Tls12, &[BROKEN]);
+        assert!(cached_connector(&key).is_none());
+    }
 }

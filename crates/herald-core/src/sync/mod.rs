@@ -156,15 +156,58 @@ pub fn get_mail(
     store: &mut MailStore,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
+    get_mail_or_partial(session, store, progress).map_err(|stopped| stopped.error)
+}
+
+/// A sync that failed, and what it had done before.
+#[derive(Debug)]
+pub struct SyncStopped {
+    /// Why it stopped.
+    pub error: SyncError,
+    /// What it did before it stopped, once it had read the server's list
+    /// (`None` when it failed before: connecting, logging in, listing).
+    /// `downloaded` and `bytes` count only messages made durable; nothing
+    /// was deleted on the server unless `deleted_on_server` says so.
+    pub partial: Option<SyncReport>,
+}
+
+/// [`get_mail`], keeping the report of a sync that fails midway.
+pub fn get_mail_or_partial(
+    session: &Session<'_>,
+    store: &mut MailStore,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, Box<SyncStopped>> {
     let started = Instant::now();
     let mut report = SyncReport::default();
+    let mut listed = false;
+    let outcome = sync_into(session, store, progress, &mut report, &mut listed);
+    report.seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Box::new(SyncStopped {
+            error,
+            partial: listed.then_some(report),
+        })),
+    }
+}
+
+/// The sync itself, filling `report` as it goes; `listed_yet` is set once
+/// the server's list was read.
+fn sync_into(
+    session: &Session<'_>,
+    store: &mut MailStore,
+    progress: &mut dyn FnMut(Progress),
+    report: &mut SyncReport,
+    listed_yet: &mut bool,
+) -> Result<(), SyncError> {
     progress(Progress::Connecting);
     let mut client = session.open_pop3()?;
     progress(Progress::Listing);
     let Listing {
         messages: listed,
         present,
-    } = list_all(&mut client, &mut report)?;
+    } = list_all(&mut client, report)?;
+    *listed_yet = true;
     let now = store::unix_now();
 
     let states = store.uidl_states()?;
@@ -203,12 +246,12 @@ pub fn get_mail(
         }
     }
 
-    record_headers_only(&mut client, store, &headers_only, &mut report)?;
+    record_headers_only(&mut client, store, &headers_only, report)?;
     download(
         &mut client,
         store,
         &to_download,
-        &mut report,
+        report,
         session.cancel,
         progress,
     )?;
@@ -223,11 +266,11 @@ pub fn get_mail(
             count: deletions.len() as u32,
         });
     }
-    let deleted = delete_and_quit(client, &deletions, &mut report)?;
-    store.mark_deleted_on_server(&deleted)?;
+    let deleted = delete_and_quit(client, &deletions, report)?;
+    // Done on the server, whatever happens to the index now.
     report.deleted_on_server = deleted.len() as u32;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    store.mark_deleted_on_server(&deleted)?;
+    Ok(())
 }
 
 /// Sends DELE for `messages`, then QUIT, which is what makes deletions
@@ -456,6 +499,7 @@ fn download(
                     Received::StoreStopped
                 })
             });
+            storing.flush_progress(progress);
             (stored, received)
         }
     };
@@ -484,6 +528,10 @@ fn download(
 /// cover a commit's wait for the disk at a fast server's pace, and a fixed
 /// amount of memory whatever the message sizes.
 const IN_FLIGHT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Progress is reported at most this often while messages keep coming
+/// (and this long after the last one at the latest).
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Messages are handed over in pieces of at most this many bytes.
 const PIECE_BYTES: usize = 256 * 1024;
@@ -685,6 +733,10 @@ struct Storing<'s, 'm> {
     /// Who sent the first messages of the batch (as many as the report
     /// still has room for); they join the report when the batch is durable.
     arrived: Vec<Arrived>,
+    /// When progress was last reported.
+    last_progress: Option<Instant>,
+    /// Progress was made since the last report.
+    progress_held: bool,
 }
 
 struct Current<'m> {
@@ -713,6 +765,8 @@ impl<'s, 'm> Storing<'s, 'm> {
             current: None,
             skipping: None,
             arrived: Vec::new(),
+            last_progress: None,
+            progress_held: false,
         }
     }
 
@@ -725,13 +779,62 @@ impl<'s, 'm> Storing<'s, 'm> {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), SyncError> {
-        for piece in receiver {
+        loop {
+            // A progress report held back is sent once nothing more comes
+            // for a while.
+            let piece = if self.progress_held {
+                match receiver.recv_timeout(PROGRESS_INTERVAL) {
+                    Ok(piece) => piece,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.report_progress(progress);
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match receiver.recv() {
+                    Ok(piece) => piece,
+                    Err(_) => break,
+                }
+            };
             let length = piece.bytes.len();
             let outcome = self.take(piece, report, progress);
             budget.give_back(length);
             outcome?;
         }
+        self.flush_progress(progress);
         Ok(())
+    }
+
+    /// Reports progress now, or holds it back when the last report is
+    /// younger than [`PROGRESS_INTERVAL`] (each report wakes the window or
+    /// the terminal: once per message was thousands of wake-ups a sync).
+    fn note_progress(&mut self, progress: &mut dyn FnMut(Progress)) {
+        self.progress_held = true;
+        if self
+            .last_progress
+            .is_none_or(|last| last.elapsed() >= PROGRESS_INTERVAL)
+        {
+            self.report_progress(progress);
+        }
+    }
+
+    /// Sends a report held back, if any.
+    fn flush_progress(&mut self, progress: &mut dyn FnMut(Progress)) {
+        if self.progress_held {
+            self.report_progress(progress);
+        }
+    }
+
+    fn report_progress(&mut self, progress: &mut dyn FnMut(Progress)) {
+        self.progress_held = false;
+        self.last_progress = Some(Instant::now());
+        progress(Progress::Downloading {
+            done: self.done,
+            total: self.total,
+            bytes: self.bytes_done,
+            total_bytes: self.total_bytes,
+        });
     }
 
     /// One piece: the start of a message creates its file, its last piece
@@ -814,12 +917,7 @@ impl<'s, 'm> Storing<'s, 'm> {
             self.batch_count = 0;
             self.batch_bytes = 0;
         }
-        progress(Progress::Downloading {
-            done: self.done,
-            total: self.total,
-            bytes: self.bytes_done,
-            total_bytes: self.total_bytes,
-        });
+        self.note_progress(progress);
         Ok(())
     }
 

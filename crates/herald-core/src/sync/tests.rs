@@ -278,6 +278,18 @@ impl Fixture {
         get_mail(&session, &mut self.store, progress)
     }
 
+    /// [`get_mail_or_partial`].
+    pub(crate) fn sync_or_partial(&mut self) -> Result<SyncReport, Box<SyncStopped>> {
+        let session = Session {
+            account: &self.account,
+            password: &self.password,
+            tls: &self.tls,
+            limits: &self.limits,
+            cancel: &self.cancel,
+        };
+        get_mail_or_partial(&session, &mut self.store, &mut |_| {})
+    }
+
     fn list_server(&self) -> Result<(Vec<ServerMessage>, Vec<String>), SyncError> {
         list_server(&self.session(), &self.store)
     }
@@ -560,6 +572,40 @@ fn a_connection_dropped_mid_retr_keeps_what_was_complete_and_deletes_nothing() {
 }
 
 #[test]
+fn progress_is_reported_at_most_every_25_ms_and_always_at_the_end() {
+    let messages = mailbox(300);
+    let server = FakePop3::start(messages);
+    let mut fixture = Fixture::new(&server);
+    let mut reports = Vec::new();
+    let started = Instant::now();
+    let report = fixture
+        .sync_with(&mut |p| {
+            if let Progress::Downloading { done, .. } = p {
+                reports.push((done, started.elapsed()));
+            }
+        })
+        .unwrap();
+    assert_eq!(report.downloaded, 300);
+    let done: Vec<u32> = reports.iter().map(|(done, _)| *done).collect();
+    assert_eq!(done.first(), Some(&0));
+    assert_eq!(done.last(), Some(&300), "{done:?}");
+    assert!(done.windows(2).all(|w| w[0] < w[1]), "{done:?}");
+    // Held back while messages keep coming: never two reports within
+    // 25 ms between the first message's and the final one (timer
+    // granularity aside).
+    for pair in reports[1..reports.len() - 1].windows(2) {
+        let (earlier, later) = (pair[0].1, pair[1].1);
+        assert!(later - earlier >= Duration::from_millis(24), "{reports:?}");
+    }
+    let elapsed = started.elapsed().as_millis() as usize;
+    assert!(
+        reports.len() <= 3 + elapsed / 24,
+        "{} reports in {elapsed} ms",
+        reports.len()
+    );
+}
+
+#[test]
 fn batches_committed_before_a_failure_stay_committed() {
     // More than one batch (250 messages): the first is committed in the
     // middle of the download, the second when the connection drops.
@@ -568,9 +614,20 @@ fn batches_committed_before_a_failure_stay_committed() {
     server.set_retr("uid-256", Retr::DropAfter(100));
     let mut fixture = Fixture::new(&server);
     fixture.account.deletion_policy = DeletionPolicy::DeleteAfterDownload;
-    let error = fixture.sync().unwrap_err();
+    let SyncStopped { error, partial } = *fixture.sync_or_partial().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Network, "{error:?}");
     assert_eq!(server.record().count("DELE"), 0);
+    // The report of what was done before the drop: both batches' messages,
+    // exactly their bytes, nothing deleted.
+    let partial = partial.expect("a report of the work done before the drop");
+    let stored_bytes: u64 = messages[..255].iter().map(|m| m.bytes.len() as u64).sum();
+    assert_eq!(
+        (partial.on_server, partial.downloaded, partial.skipped),
+        (262, 255, 0)
+    );
+    assert_eq!(partial.bytes, stored_bytes);
+    assert_eq!(partial.deleted_on_server, 0);
+    assert!(partial.seconds > 0.0);
     fixture.reopen();
     let stored: Vec<String> = (1..=255).map(|n| format!("uid-{n}")).collect();
     let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
@@ -1226,8 +1283,12 @@ fn a_wrong_password_is_auth_rejected_and_stores_nothing() {
     let server = FakePop3::start(mailbox(2));
     let mut fixture = Fixture::new(&server);
     fixture.password = Password::new("wrong".to_string());
-    let error = fixture.sync().unwrap_err();
+    let SyncStopped { error, partial } = *fixture.sync_or_partial().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AuthRejected, "{error:?}");
+    assert!(
+        partial.is_none(),
+        "nothing to report before the list: {partial:?}"
+    );
     assert_eq!(server.record().count("AUTH PLAIN"), 1, "no retry");
     assert!(fixture.store.uidl_states().unwrap().is_empty());
 }
