@@ -1197,11 +1197,7 @@ impl HeraldApp {
         };
         let dir = slot.mailbox_dir.clone();
         self.opening_draft = Some(Job::spawn("draft-read", &self.waker, move || {
-            let path = stored_message(&dir, id)?
-                .and_then(|message| message.path)
-                .ok_or_else(|| "This draft is no longer in the mailbox.".to_owned())?;
-            let bytes = std::fs::read(&path)
-                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            let (_, bytes) = read_stored_file(&dir, id, "This draft")?;
             Ok((account, id, bytes))
         }));
     }
@@ -1581,17 +1577,49 @@ fn default_mailbox(account_count: usize) -> MailboxChoice {
 
 /// Reads and parses one message (in a job).
 fn open_message(mailbox_dir: &std::path::Path, id: i64) -> Result<Arc<Message>, String> {
-    let stored = stored_message(mailbox_dir, id)?
-        .ok_or_else(|| "This message is no longer in the mailbox.".to_owned())?;
-    let Some(path) = stored.path else {
-        return Err(
-            "Only the headers of this message were downloaded (it is over the size limit). Download it from the server view."
-                .to_owned(),
-        );
-    };
-    Message::from_file(&path)
-        .map(Arc::new)
-        .map_err(|error| herald_core::error::describe(&error))
+    let (path, bytes) = read_stored_file(mailbox_dir, id, "This message")?;
+    Message::parse(bytes).map(Arc::new).map_err(|error| {
+        format!(
+            "cannot read the message in {}: {}",
+            path.display(),
+            herald_core::error::describe(&error)
+        )
+    })
+}
+
+/// Reads the file of stored message `id` (`what` names it for errors).
+///
+/// The account's worker may be renaming that file at this very moment (a
+/// flag change moves it from `new/` to `cur/` and renames it `:2,S`; opening
+/// an unread message triggers exactly that), so a file that vanished between
+/// looking up its name and opening it is looked up again, for up to a
+/// second, before that counts as an error.
+fn read_stored_file(
+    mailbox_dir: &std::path::Path,
+    id: i64,
+    what: &str,
+) -> Result<(std::path::PathBuf, Vec<u8>), String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let stored = stored_message(mailbox_dir, id)?
+            .ok_or_else(|| format!("{what} is no longer in the mailbox."))?;
+        let Some(path) = stored.path else {
+            return Err(format!(
+                "Only the headers of {} were downloaded (it is over the size limit). Download it from the server view.",
+                what.to_lowercase()
+            ));
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => return Ok((path, bytes)),
+            Err(error)
+                if error.kind() == std::io::ErrorKind::NotFound
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        }
+    }
 }
 
 /// A desktop notification for the messages a sync of `account` brought
@@ -1721,4 +1749,45 @@ fn drop_off_thread(slots: Vec<AccountSlot>) {
         .name("herald-worker-stop".into())
         .spawn(move || drop(slots));
     drop(spawned);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_core::store::{Flags, NewMessage};
+
+    #[test]
+    fn a_message_renamed_while_it_is_being_opened_is_still_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = MailStore::open(dir.path()).expect("store");
+        let raw = b"From: a@example.org\r\nSubject: moving\r\n\r\nbody\r\n".to_vec();
+        let id = store
+            .add_message(Folder::Inbox, &raw, NewMessage::default())
+            .expect("add");
+        // The worker's side: flag changes rename the file again and again
+        // until the reader has read it 200 times.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop_flipping = Arc::clone(&stop);
+        let flipping = std::thread::spawn(move || {
+            let mut flips = 0u32;
+            while !stop_flipping.load(std::sync::atomic::Ordering::SeqCst) {
+                let flags = Flags {
+                    seen: flips.is_multiple_of(2),
+                    flagged: flips.is_multiple_of(3),
+                    ..Flags::default()
+                };
+                store.set_flags(id, flags).expect("set flags");
+                flips += 1;
+            }
+            flips
+        });
+        for read in 0..200 {
+            let (_, bytes) = read_stored_file(dir.path(), id, "This message")
+                .unwrap_or_else(|error| panic!("read {read} failed: {error}"));
+            assert_eq!(bytes, raw);
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let flips = flipping.join().expect("flipping thread");
+        assert!(flips > 10, "only {flips} renames overlapped the reads");
+    }
 }
