@@ -71,6 +71,32 @@ pub struct Batch<'s> {
     size_bytes: u64,
 }
 
+/// Creates staged files for one batch without touching the index: `Send`,
+/// unlike the store, for a thread that writes files while the batch's
+/// thread commits. Files it creates go through [`Batch::add`] like any.
+#[derive(Debug, Clone)]
+pub(crate) struct Stager {
+    tmp: PathBuf,
+    batch_serial: u64,
+}
+
+impl Stager {
+    /// [`Batch::create_file`].
+    pub(crate) fn create_file(&self) -> Result<StagedFile, StoreError> {
+        let (base, path, file) = maildir::create_unique(&self.tmp)
+            .map_err(|source| io_error(io_kind::write, source, &self.tmp))?;
+        Ok(StagedFile {
+            writer: Some(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)),
+            path,
+            base,
+            batch_serial: self.batch_serial,
+            size_bytes: 0,
+            failure: None,
+            kept: false,
+        })
+    }
+}
+
 /// A message file being written in `tmp/`, for [`Batch::add`].
 ///
 /// Writes are buffered; memory use does not depend on the message size.
@@ -149,18 +175,16 @@ impl<'s> Batch<'s> {
     /// Creates a new private file in the folder's `tmp/` to stream one
     /// message into.
     pub fn create_file(&mut self) -> Result<StagedFile, StoreError> {
+        self.stager()?.create_file()
+    }
+
+    /// A [`Stager`] creating this batch's files from another thread, so
+    /// that the next messages are written while this thread commits.
+    pub(crate) fn stager(&self) -> Result<Stager, StoreError> {
         self.store.writer()?;
-        let tmp = self.store.subdir_path(self.folder, Subdir::Tmp);
-        let (base, path, file) = maildir::create_unique(&tmp)
-            .map_err(|source| io_error(io_kind::write, source, &tmp))?;
-        Ok(StagedFile {
-            writer: Some(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file)),
-            path,
-            base,
+        Ok(Stager {
+            tmp: self.store.subdir_path(self.folder, Subdir::Tmp),
             batch_serial: self.serial,
-            size_bytes: 0,
-            failure: None,
-            kept: false,
         })
     }
 
@@ -320,8 +344,10 @@ impl StagedFile {
         )
     }
 
-    /// Flushes and closes the file; on any failure the file is removed.
-    fn finish(mut self) -> Result<Staged, StoreError> {
+    /// Flushes and closes the file (no buffer or descriptor held while it
+    /// waits for [`Batch::add`]). A failure is kept: further writes and
+    /// [`Batch::add`] are refused, and the file is removed when dropped.
+    pub(crate) fn close(&mut self) -> Result<(), StoreError> {
         if let Some(error) = self.write_error() {
             return Err(error);
         }
@@ -330,12 +356,19 @@ impl StagedFile {
                 Ok(file) => drop(file),
                 Err(error) => {
                     let source = io::Error::new(error.error().kind(), error.error().to_string());
+                    self.note(&source);
                     // Drop the buffer without retrying the flush.
                     drop(error.into_inner().into_parts());
                     return Err(io_error(io_kind::write, source, &self.path));
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Flushes and closes the file; on any failure the file is removed.
+    fn finish(mut self) -> Result<Staged, StoreError> {
+        self.close()?;
         self.kept = true;
         Ok(Staged {
             base: mem::take(&mut self.base),

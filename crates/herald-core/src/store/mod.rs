@@ -76,6 +76,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+pub(crate) use batch::Stager;
 pub use batch::{Batch, StagedFile};
 pub use error::{IndexCause, StoreError};
 pub use uidl::{MAX_UIDL_CHARS, is_valid_uidl};

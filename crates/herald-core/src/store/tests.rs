@@ -50,6 +50,17 @@ pub(crate) mod hooks {
         })
     }
 
+    /// The write failure armed on this thread (disarmed here), for
+    /// [`arm_write`] on a thread that writes the staged files for it.
+    pub(crate) fn take_armed_write() -> Option<(u32, io::ErrorKind)> {
+        FAIL_WRITE.with(|slot| slot.borrow_mut().take())
+    }
+
+    /// Arms what [`take_armed_write`] took on another thread.
+    pub(crate) fn arm_write(armed: Option<(u32, io::ErrorKind)>) {
+        FAIL_WRITE.with(|slot| *slot.borrow_mut() = armed);
+    }
+
     pub(crate) fn write_checkpoint() -> io::Result<()> {
         FAIL_WRITE.with(|slot| {
             let mut slot = slot.borrow_mut();

@@ -407,13 +407,18 @@ fn record_headers_only(
 /// durable batches as it goes. On an error, the messages received in full so
 /// far are still committed before the error is returned.
 ///
-/// Three threads, so that neither the network nor the disk waits for the
+/// Four threads, so that neither the network nor the disk waits for the
 /// other: a scoped thread reads the replies (TLS, unstuffing) and hands the
 /// messages on in pieces, a second one summarises each message (the MIME
-/// parse, the costliest step), and this one stores them (files, index,
-/// durable commits, progress). At most [`IN_FLIGHT_BYTES`] are between the
-/// first and the last, so memory stays bounded; a commit that waits for the
-/// disk overlaps with the transfer instead of stopping it.
+/// parse, the costliest step), a third writes each into its file in `tmp/`,
+/// and this one adds them to the batch and commits it (index, durable
+/// commits, progress). At most [`IN_FLIGHT_BYTES`] are between the first
+/// and the writer, and at most [`BATCH_MESSAGES`] written files wait for
+/// this thread, so memory stays bounded; a commit that waits for the disk
+/// overlaps with the transfer and with writing the next batch's files
+/// instead of stopping them. Commits stay in order, on this thread, and the
+/// files written meanwhile are only in `tmp/` (removed on an error, and by
+/// recovery after a crash) until a later commit.
 fn download(
     client: &mut Pop3Session,
     store: &mut MailStore,
@@ -436,11 +441,18 @@ fn download(
         total_bytes,
     });
 
-    let mut storing = Storing::new(store, messages, total, total_bytes);
+    let mut storing = Storing::new(store, total, total_bytes);
+    let mut writing = match storing.batch.stager() {
+        Ok(stager) => Writing::new(stager, messages),
+        Err(error) => return Err(error.into()),
+    };
     let budget = Budget::new(IN_FLIGHT_BYTES);
+    #[cfg(test)]
+    let armed_write = store::hooks::take_armed_write();
     let threaded = std::thread::scope(|scope| {
         let (received_sender, received) = mpsc::channel::<Piece>();
         let (summarized_sender, summarized) = mpsc::channel::<Piece>();
+        let (written_sender, written) = mpsc::sync_channel::<Written<'_>>(BATCH_MESSAGES);
         let summarizer = std::thread::Builder::new()
             .name("herald-summarize".to_owned())
             .spawn_scoped(scope, move || {
@@ -453,6 +465,34 @@ fn download(
                 }
             })
             .ok()?;
+        let budget = &budget;
+        let writing = &mut writing;
+        let writer = std::thread::Builder::new()
+            .name("herald-write".to_owned())
+            .spawn_scoped(scope, move || {
+                #[cfg(test)]
+                store::hooks::arm_write(armed_write);
+                // A failed write stops the network side too.
+                let _closing = CloseOnDrop(budget);
+                for piece in summarized {
+                    let length = piece.bytes.len();
+                    let outcome = writing.take(piece);
+                    budget.give_back(length);
+                    if let Some(message) = outcome?
+                        && written_sender.send(message).is_err()
+                    {
+                        break; // storing stopped
+                    }
+                }
+                Ok::<(), StoreError>(())
+            });
+        let Ok(writer) = writer else {
+            // Its receiver is gone with it, and without a network thread
+            // nothing sends: the summarizer ends.
+            drop(received_sender);
+            let _ = summarizer.join();
+            return None;
+        };
         let network = std::thread::Builder::new()
             .name("herald-pop3-receive".to_owned())
             .spawn_scoped(scope, || {
@@ -468,33 +508,48 @@ fn download(
                 result
             });
         let Ok(network) = network else {
-            // Its sender is gone with it, so the summarizer ends.
+            // Its sender is gone with it, so the summarizer and the writer
+            // end.
             let _ = summarizer.join();
+            let _ = writer.join();
             return None;
         };
         // Closing the budget stops the network thread if storing fails,
         // also by a panic (the scope could not be left while it waits).
-        let closing = CloseOnDrop(&budget);
-        let stored = storing.run(&summarized, &budget, report, progress);
+        let closing = CloseOnDrop(budget);
+        let stored = storing.run(&written, report, progress);
         drop(closing);
-        drop(summarized);
+        // Messages written but not added are removed with the channel.
+        drop(written);
         let received = network
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let wrote = writer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         if let Err(panic) = summarizer.join() {
             std::panic::resume_unwind(panic);
         }
-        Some((stored, received))
+        // Storing failed first, or else the writing side did.
+        Some((stored.and(wrote.map_err(SyncError::from)), received))
     });
     let (stored, received) = match threaded {
         Some(outcome) => outcome,
-        // No threads to spare: receive, summarise and store in turn here.
+        // No threads to spare: receive, summarise, write and store in turn
+        // here.
         None => {
+            #[cfg(test)]
+            store::hooks::arm_write(armed_write);
             let mut stored = Ok(());
             let mut summarizer = Summarizer::default();
             let received = receive(client, &numbers, &sizes, cancel, &mut |mut piece| {
                 summarizer.add(&mut piece);
-                storing.take(piece, report, progress).map_err(|error| {
+                let outcome = match writing.take(piece) {
+                    Ok(Some(message)) => storing.add(message, report, progress),
+                    Ok(None) => Ok(()),
+                    Err(error) => Err(error.into()),
+                };
+                outcome.map_err(|error| {
                     stored = Err(error);
                     Received::StoreStopped
                 })
@@ -503,7 +558,10 @@ fn download(
             (stored, received)
         }
     };
-    // Whatever was received in full is made durable, even after an error.
+    // A message cut short by a failed connection is not stored: its staged
+    // file is removed. Whatever was received in full is made durable, even
+    // after an error.
+    drop(writing);
     let committed = storing.finish(report);
     match (stored, received, committed) {
         // Storing failed first: the network side only stopped for it.
@@ -715,10 +773,102 @@ fn receive(
     })
 }
 
-/// The storing side of [`download`]: one message at a time, in order.
-struct Storing<'s, 'm> {
-    batch: store::Batch<'s>,
+/// A message written in full into its (closed) staged file.
+struct Written<'m> {
+    listed: &'m Listed,
+    staged: store::StagedFile,
+    size: u64,
+    summary: store::MessageSummary,
+}
+
+/// The writing side of [`download`]: each message into its file in `tmp/`,
+/// one at a time, in order.
+struct Writing<'m> {
+    stager: store::Stager,
     by_number: HashMap<u32, &'m Listed>,
+    /// The message being written.
+    current: Option<Current<'m>>,
+    /// A message we did not ask for, whose pieces are dropped.
+    skipping: Option<u32>,
+}
+
+struct Current<'m> {
+    listed: &'m Listed,
+    staged: store::StagedFile,
+    size: u64,
+}
+
+impl<'m> Writing<'m> {
+    fn new(stager: store::Stager, messages: &'m [Listed]) -> Writing<'m> {
+        Writing {
+            stager,
+            by_number: messages.iter().map(|m| (m.number, m)).collect(),
+            current: None,
+            skipping: None,
+        }
+    }
+
+    /// One piece: the start of a message creates its file, its last piece
+    /// closes it and returns the message. A message cut short (its last
+    /// piece never comes) is not returned; its file is removed.
+    fn take(&mut self, piece: Piece) -> Result<Option<Written<'m>>, StoreError> {
+        if self.skipping == Some(piece.number) {
+            return Ok(None);
+        }
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|current| current.listed.number != piece.number)
+        {
+            // A new message. (One left unfinished cannot be followed by
+            // another: a failed read ends the network side.)
+            self.current = None;
+            let Some(listed) = self.by_number.get(&piece.number).copied() else {
+                // Not one we asked for: the client never does this.
+                self.skipping = Some(piece.number);
+                return Ok(None);
+            };
+            self.current = Some(Current {
+                listed,
+                staged: self.stager.create_file()?,
+                size: 0,
+            });
+        }
+        let Some(current) = self.current.as_mut() else {
+            return Ok(None);
+        };
+        current
+            .staged
+            .write_all(&piece.bytes)
+            .map_err(StoreError::from_write)?;
+        current.size += piece.bytes.len() as u64;
+        if !piece.last {
+            return Ok(None);
+        }
+        let Some(Current {
+            listed,
+            mut staged,
+            size,
+        }) = self.current.take()
+        else {
+            return Ok(None);
+        };
+        staged.close()?;
+        Ok(Some(Written {
+            listed,
+            staged,
+            size,
+            // Always there: the summarizer saw the last piece first.
+            summary: piece.summary.unwrap_or_default(),
+        }))
+    }
+}
+
+/// The storing side of [`download`]: adds the written messages to the
+/// batch, in order, and commits it every [`BATCH_MESSAGES`] or
+/// [`BATCH_BYTES`].
+struct Storing<'s> {
+    batch: store::Batch<'s>,
     received_at: i64,
     total: u32,
     total_bytes: u64,
@@ -726,10 +876,6 @@ struct Storing<'s, 'm> {
     batch_bytes: u64,
     done: u32,
     bytes_done: u64,
-    /// The message being written.
-    current: Option<Current<'m>>,
-    /// A message we did not ask for, whose pieces are dropped.
-    skipping: Option<u32>,
     /// Who sent the first messages of the batch (as many as the report
     /// still has room for); they join the report when the batch is durable.
     arrived: Vec<Arrived>,
@@ -739,22 +885,10 @@ struct Storing<'s, 'm> {
     progress_held: bool,
 }
 
-struct Current<'m> {
-    listed: &'m Listed,
-    staged: store::StagedFile,
-    size: u64,
-}
-
-impl<'s, 'm> Storing<'s, 'm> {
-    fn new(
-        store: &'s MailStore,
-        messages: &'m [Listed],
-        total: u32,
-        total_bytes: u64,
-    ) -> Storing<'s, 'm> {
+impl<'s> Storing<'s> {
+    fn new(store: &'s MailStore, total: u32, total_bytes: u64) -> Storing<'s> {
         Storing {
             batch: store.batch(),
-            by_number: messages.iter().map(|m| (m.number, m)).collect(),
             received_at: store::unix_now(),
             total,
             total_bytes,
@@ -762,29 +896,26 @@ impl<'s, 'm> Storing<'s, 'm> {
             batch_bytes: 0,
             done: 0,
             bytes_done: 0,
-            current: None,
-            skipping: None,
             arrived: Vec::new(),
             last_progress: None,
             progress_held: false,
         }
     }
 
-    /// Stores messages as their pieces arrive, until the other threads are
+    /// Stores messages as they are written, until the other threads are
     /// done (the channel closes) or storing fails.
     fn run(
         &mut self,
-        receiver: &mpsc::Receiver<Piece>,
-        budget: &Budget,
+        receiver: &mpsc::Receiver<Written<'_>>,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), SyncError> {
         loop {
             // A progress report held back is sent once nothing more comes
             // for a while.
-            let piece = if self.progress_held {
+            let written = if self.progress_held {
                 match receiver.recv_timeout(PROGRESS_INTERVAL) {
-                    Ok(piece) => piece,
+                    Ok(written) => written,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         self.report_progress(progress);
                         continue;
@@ -793,14 +924,11 @@ impl<'s, 'm> Storing<'s, 'm> {
                 }
             } else {
                 match receiver.recv() {
-                    Ok(piece) => piece,
+                    Ok(written) => written,
                     Err(_) => break,
                 }
             };
-            let length = piece.bytes.len();
-            let outcome = self.take(piece, report, progress);
-            budget.give_back(length);
-            outcome?;
+            self.add(written, report, progress)?;
         }
         self.flush_progress(progress);
         Ok(())
@@ -837,57 +965,19 @@ impl<'s, 'm> Storing<'s, 'm> {
         });
     }
 
-    /// One piece: the start of a message creates its file, its last piece
-    /// adds it to the batch (committing the batch when full).
-    fn take(
+    /// Adds a written message to the batch, committing the batch when full.
+    fn add(
         &mut self,
-        piece: Piece,
+        written: Written<'_>,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<(), SyncError> {
-        if self.skipping == Some(piece.number) {
-            return Ok(());
-        }
-        if self
-            .current
-            .as_ref()
-            .is_none_or(|current| current.listed.number != piece.number)
-        {
-            // A new message. (One left unfinished cannot be followed by
-            // another: a failed read ends the network side.)
-            self.current = None;
-            let Some(listed) = self.by_number.get(&piece.number).copied() else {
-                // Not one we asked for: the client never does this.
-                self.skipping = Some(piece.number);
-                return Ok(());
-            };
-            self.current = Some(Current {
-                listed,
-                staged: self.batch.create_file()?,
-                size: 0,
-            });
-        }
-        let Some(current) = self.current.as_mut() else {
-            return Ok(());
-        };
-        current
-            .staged
-            .write_all(&piece.bytes)
-            .map_err(StoreError::from_write)?;
-        current.size += piece.bytes.len() as u64;
-        if !piece.last {
-            return Ok(());
-        }
-        let Some(Current {
+        let Written {
             listed,
             staged,
             size,
-        }) = self.current.take()
-        else {
-            return Ok(());
-        };
-        // Always there: the summarizer saw the last piece first.
-        let summary = piece.summary.unwrap_or_default();
+            summary,
+        } = written;
         if report.arrived.len() + self.arrived.len() < ARRIVED_LIMIT {
             self.arrived.push(Arrived {
                 from_name: summary.from_name.clone(),
@@ -921,10 +1011,9 @@ impl<'s, 'm> Storing<'s, 'm> {
         Ok(())
     }
 
-    /// Commits what is left. A message cut short by a failed connection is
-    /// not stored: its staged file is removed.
+    /// Commits what is left. (A message cut short by a failed connection
+    /// was never added: the writing side removed its staged file.)
     fn finish(mut self, report: &mut SyncReport) -> Result<(), StoreError> {
-        self.current = None;
         let committed = self.batch.commit();
         if committed.is_ok() {
             report.downloaded += self.batch_count as u32;
