@@ -1008,9 +1008,7 @@ mod tests {
         hits.insert(
             0,
             herald_core::search::TextHits {
-                words: vec!["zoe".into(), "invoice".into()],
                 ids: vec![Default::default(), [1, 3].into_iter().collect()],
-                coverage: Default::default(),
             },
         );
         assert_eq!(arrange(&rows, &spec, Some(&hits)), vec![0]);
@@ -1023,9 +1021,7 @@ mod tests {
         invoice.insert(
             0,
             herald_core::search::TextHits {
-                words: vec!["invoice".into()],
                 ids: vec![[1, 3].into_iter().collect()],
-                coverage: Default::default(),
             },
         );
         assert_eq!(arrange(&rows, &text_only, Some(&invoice)), vec![0, 2]);

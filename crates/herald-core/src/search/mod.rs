@@ -160,12 +160,8 @@ pub fn matches(words: &[String], haystack: &str, text_hits: Option<&TextHits>, i
 /// For each query word, the ids of the messages whose text contains it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TextHits {
-    /// The query words ([`query_words`]) these hits answer.
-    pub words: Vec<String>,
-    /// One set per word, in the same order.
+    /// One set per query word ([`query_words`]), in the same order.
     pub ids: Vec<HashSet<i64>>,
-    /// How much of the mailbox was searched.
-    pub coverage: Coverage,
 }
 
 impl TextHits {
@@ -397,19 +393,12 @@ impl SearchIndex {
     }
 }
 
-/// Searches every word of `query` in one mailbox's index: [`TextHits`] for
-/// the words, with how much of the mailbox the index covers. Opens the
-/// store read-only; indexes nothing.
+/// Searches every word in one mailbox's index ([`SearchIndex::find`]);
+/// indexes nothing and does not read the store (how much the index covers
+/// is what [`SearchIndex::update`] reports).
 pub fn find_in_mailbox(mailbox_dir: &Path, words: &[String]) -> Result<TextHits, SearchError> {
-    let index = SearchIndex::open(mailbox_dir)?;
-    let coverage = match MailStore::open_read_only(mailbox_dir) {
-        Ok(store) => index.coverage(&store)?,
-        Err(_) => Coverage::default(),
-    };
     Ok(TextHits {
-        words: words.to_vec(),
-        ids: index.find(words)?,
-        coverage,
+        ids: SearchIndex::open(mailbox_dir)?.find(words)?,
     })
 }
 

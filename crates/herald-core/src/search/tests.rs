@@ -267,7 +267,7 @@ fn a_damaged_or_foreign_index_file_is_replaced() {
 }
 
 #[test]
-fn hits_from_find_in_mailbox_report_coverage() {
+fn find_in_mailbox_answers_from_what_update_mailbox_indexed() {
     let dir = tempfile::tempdir().unwrap();
     let store = MailStore::open(dir.path()).unwrap();
     let id = add(
@@ -278,7 +278,10 @@ fn hits_from_find_in_mailbox_report_coverage() {
     add(&store, Folder::Inbox, &message("y", "text/plain", "other"));
     let before = find_in_mailbox(dir.path(), &query_words("needle")).unwrap();
     assert_eq!(
-        before.coverage,
+        SearchIndex::open(dir.path())
+            .unwrap()
+            .coverage(&store)
+            .unwrap(),
         Coverage {
             indexed: 0,
             total: 2
@@ -288,7 +291,10 @@ fn hits_from_find_in_mailbox_report_coverage() {
     update_mailbox(dir.path(), &mut |_| true).unwrap();
     let after = find_in_mailbox(dir.path(), &query_words("needle")).unwrap();
     assert_eq!(
-        after.coverage,
+        SearchIndex::open(dir.path())
+            .unwrap()
+            .coverage(&store)
+            .unwrap(),
         Coverage {
             indexed: 2,
             total: 2
