@@ -142,6 +142,30 @@ fn crlf_text(text: &str) -> String {
 }
 
 /// The header fields every seeded message has.
+/// A plain-text message whose `body` is in `encoding`'s charset, sent as
+/// is (`transfer`: `7bit` or `8bit`), with CRLF line ends.
+fn unencoded_text(
+    head: &Head<'_>,
+    encoding: &'static Encoding,
+    transfer: &str,
+    body: &str,
+) -> SeedMessage {
+    let body = crlf_text(body);
+    let (bytes, _, _) = encoding.encode(&body);
+    let mut message = head
+        .render(&format!(
+            "Content-Type: text/plain; charset={}\r\n\
+             Content-Transfer-Encoding: {transfer}\r\n\r\n",
+            encoding.name()
+        ))
+        .into_bytes();
+    message.extend_from_slice(&bytes);
+    SeedMessage {
+        date_unix: head.date_unix,
+        bytes: message,
+    }
+}
+
 struct Head<'a> {
     from: &'a str,
     to: &'a str,
@@ -332,19 +356,7 @@ fn russian(date_unix: i64) -> SeedMessage {
                 Это письмо в кодировке KOI8-R, как пишут многие старые почтовые\n\
                 программы. Herald показывает его правильно.\n\n\
                 Обнимаю,\nАнна";
-    let body = crlf_text(body);
-    let (bytes, _, _) = koi8.encode(&body);
-    let mut message = head
-        .render(
-            "Content-Type: text/plain; charset=KOI8-R\r\n\
-             Content-Transfer-Encoding: 8bit\r\n\r\n",
-        )
-        .into_bytes();
-    message.extend_from_slice(&bytes);
-    SeedMessage {
-        date_unix,
-        bytes: message,
-    }
+    unencoded_text(&head, koi8, "8bit", body)
 }
 
 /// Japanese in ISO-2022-JP (7-bit), as Japanese mail programs send it.
@@ -367,19 +379,7 @@ fn japanese(date_unix: i64) -> SeedMessage {
                 場所は本社三階の会議室を予約しておきます。\n\n\
                 このメールは ISO-2022-JP で書かれています。\n\n\
                 よろしくお願いいたします。\n田中 花子";
-    let body = crlf_text(body);
-    let (bytes, _, _) = jis.encode(&body);
-    let mut message = head
-        .render(
-            "Content-Type: text/plain; charset=ISO-2022-JP\r\n\
-             Content-Transfer-Encoding: 7bit\r\n\r\n",
-        )
-        .into_bytes();
-    message.extend_from_slice(&bytes);
-    SeedMessage {
-        date_unix,
-        bytes: message,
-    }
+    unencoded_text(&head, jis, "7bit", body)
 }
 
 /// Simplified Chinese in GB18030, base64 body and subject.
