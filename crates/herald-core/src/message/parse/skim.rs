@@ -18,8 +18,9 @@
 //! full parse. Tests compare the two on the corpus and on thousands of
 //! mutations of it.
 //!
-//! Cost: one pass of `memmem` per boundary over the message, a scan of the
-//! `=` signs of quoted-printable text parts, and the header sections.
+//! Cost: one pass of `memmem` per boundary over the message, a branch-free
+//! scan of each quoted-printable or base64 body (64 bytes a step), and the
+//! header sections.
 
 use mail_parser::{
     ContentType, GetHeader, HeaderName, HeaderValue, Message as MpMessage, MessageParser,
@@ -435,39 +436,75 @@ impl Skim<'_> {
     }
 }
 
+/// Bytes per step of the two scans below. A step's test has no branch
+/// inside, so the compiler makes it vector instructions; the scans stop
+/// between steps.
+const CHUNK: usize = 64;
+
 /// Whether mail-parser's quoted-printable decoder gives up on `body`: it
 /// does at an `=` that follows an `=` (and at most one hex digit, line
 /// breaks and white space) without a line end or another character between.
 fn quoted_printable_problem(body: &[u8]) -> bool {
-    // A plain loop: in text with many escapes and soft line breaks the `=`
-    // signs are too close together for `memchr` to pay (measured).
-    let mut at = 0;
-    while at < body.len() {
-        if body[at] != b'=' {
-            at += 1;
-            continue;
+    // Each `=` is judged on its own (`escape_problem`); a single pass would
+    // skip what the decoder reads after an `=`, but that is never an `=`
+    // (else it is the problem), so the answer is the same. The two bytes
+    // after an `=` settle nearly every one, so a chunk is first checked
+    // whole (`escapes_settled`) and walked `=` by `=` only when that fails.
+    // About 7 GB/s on English and on dense UTF-8 CJK (every third byte an
+    // `=`), 4x the plain loop this replaced; `memchr` from `=` to `=` is a
+    // little faster on English but 18x slower on CJK (measured).
+    let mut start = 0;
+    while let Some(window) = body
+        .get(start..)
+        .and_then(<[u8]>::first_chunk::<{ CHUNK + 2 }>)
+    {
+        if !escapes_settled(window)
+            && (start..start + CHUNK).any(|at| body[at] == b'=' && escape_problem(&body[at + 1..]))
+        {
+            return true;
         }
-        at += 1;
-        // After `=`; `digit` once a hex digit followed it.
-        let mut digit = false;
-        while let Some(&byte) = body.get(at) {
-            at += 1;
-            if byte == b'=' {
-                return true;
+        start += CHUNK;
+    }
+    (start..body.len()).any(|at| body[at] == b'=' && escape_problem(&body[at + 1..]))
+}
+
+/// Whether every `=` among the first [`CHUNK`] bytes of `window` is, by the
+/// two bytes after it, no problem: a soft line break (`=\n`, `=\r\n`; the
+/// decoder stops at the `\n`) or an escape `=XX` (it stops at the second
+/// digit). Anything else (`==`, `=A=`, white space, `=A\r`…) is `false`,
+/// for [`escape_problem`] to decide.
+fn escapes_settled(window: &[u8; CHUNK + 2]) -> bool {
+    let hex = |byte: u8| (byte.wrapping_sub(b'0') < 10) | ((byte | 0x20).wrapping_sub(b'a') < 6);
+    let mut unsettled = false;
+    for at in 0..CHUNK {
+        let (byte, next, after) = (window[at], window[at + 1], window[at + 2]);
+        let settled =
+            (next == b'\n') | ((next == b'\r') & (after == b'\n')) | (hex(next) & hex(after));
+        unsettled |= (byte == b'=') & !settled;
+    }
+    !unsettled
+}
+
+/// Whether the decoder gives up in `rest`, what follows an `=`.
+fn escape_problem(rest: &[u8]) -> bool {
+    // After `=`; `digit` once a hex digit followed it.
+    let mut digit = false;
+    for &byte in rest {
+        if byte == b'=' {
+            return true;
+        }
+        if digit {
+            if byte == b'\n' || byte == b'\r' {
+                continue;
             }
-            if digit {
-                if byte == b'\n' || byte == b'\r' {
-                    continue;
-                }
-                break;
-            }
-            match byte {
-                b'\n' => break,
-                b'\r' => {}
-                _ if byte.is_ascii_hexdigit() => digit = true,
-                _ if byte.is_ascii_whitespace() => {}
-                _ => break,
-            }
+            return false;
+        }
+        match byte {
+            b'\n' => return false,
+            b'\r' => {}
+            _ if byte.is_ascii_hexdigit() => digit = true,
+            _ if byte.is_ascii_whitespace() => {}
+            _ => return false,
         }
     }
     false
@@ -477,19 +514,44 @@ fn quoted_printable_problem(body: &[u8]) -> bool {
 /// outside the alphabet, padding and white space, or `--` (which ends the
 /// part only when its boundary follows, and `body` stops before that).
 fn base64_problem(body: &[u8]) -> bool {
-    let mut last = b'\n';
-    for &byte in body {
-        let known = byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'+' | b'/' | b'=' | b'\n' | b' ' | b'\t' | b'\r' | b'-'
-            );
-        if !known || byte == b'-' && last == b'-' {
+    // About 8 GB/s, 5x the byte-by-byte loop this replaced (measured).
+    let (chunks, rest) = body.as_chunks::<CHUNK>();
+    let mut dash = false;
+    for chunk in chunks {
+        let (unknown, dashes) = base64_scan(chunk);
+        if unknown {
             return true;
         }
-        last = byte;
+        dash |= dashes;
     }
-    false
+    let (unknown, dashes) = base64_scan(rest);
+    // A single `-` is allowed; `--` is rare enough for a second pass.
+    unknown || ((dash || dashes) && memmem::find(body, b"--").is_some())
+}
+
+/// Whether `bytes` has a character the base64 decoder does not know, and
+/// whether it has a `-`.
+fn base64_scan(bytes: &[u8]) -> (bool, bool) {
+    let (mut unknown, mut dash) = (false, false);
+    for &byte in bytes {
+        unknown |= !base64_known(byte);
+        dash |= byte == b'-';
+    }
+    (unknown, dash)
+}
+
+/// A character of the alphabet, padding, white space or `-` (branch-free).
+fn base64_known(byte: u8) -> bool {
+    (byte.wrapping_sub(b'0') < 10)
+        | ((byte | 0x20).wrapping_sub(b'a') < 26)
+        | (byte == b'+')
+        | (byte == b'/')
+        | (byte == b'=')
+        | (byte == b'\n')
+        | (byte == b' ')
+        | (byte == b'\t')
+        | (byte == b'\r')
+        | (byte == b'-')
 }
 
 #[cfg(test)]
@@ -650,6 +712,215 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\nAwQ=\r\n--m--\r\nepilogue\r\n",
             } else {
                 (next % n as u64) as usize
             }
+        }
+    }
+
+    /// The one-pass loop `quoted_printable_problem` replaced (the reference).
+    fn reference_quoted_printable_problem(body: &[u8]) -> bool {
+        let mut at = 0;
+        while at < body.len() {
+            if body[at] != b'=' {
+                at += 1;
+                continue;
+            }
+            at += 1;
+            let mut digit = false;
+            while let Some(&byte) = body.get(at) {
+                at += 1;
+                if byte == b'=' {
+                    return true;
+                }
+                if digit {
+                    if byte == b'\n' || byte == b'\r' {
+                        continue;
+                    }
+                    break;
+                }
+                match byte {
+                    b'\n' => break,
+                    b'\r' => {}
+                    _ if byte.is_ascii_hexdigit() => digit = true,
+                    _ if byte.is_ascii_whitespace() => {}
+                    _ => break,
+                }
+            }
+        }
+        false
+    }
+
+    /// The one-pass loop `base64_problem` replaced (the reference).
+    fn reference_base64_problem(body: &[u8]) -> bool {
+        let mut last = b'\n';
+        for &byte in body {
+            let known = byte.is_ascii_alphanumeric()
+                || matches!(
+                    byte,
+                    b'+' | b'/' | b'=' | b'\n' | b' ' | b'\t' | b'\r' | b'-'
+                );
+            if !known || byte == b'-' && last == b'-' {
+                return true;
+            }
+            last = byte;
+        }
+        false
+    }
+
+    /// Both scans against their references on `body`; counts the bodies and
+    /// the problems found in `counts` (bodies, quoted-printable, base64).
+    fn assert_scans_agree(body: &[u8], counts: &mut (usize, usize, usize)) {
+        let qp = quoted_printable_problem(body);
+        assert_eq!(
+            qp,
+            reference_quoted_printable_problem(body),
+            "quoted-printable {:?}",
+            String::from_utf8_lossy(body)
+        );
+        let base64 = base64_problem(body);
+        assert_eq!(
+            base64,
+            reference_base64_problem(body),
+            "base64 {:?}",
+            String::from_utf8_lossy(body)
+        );
+        counts.0 += 1;
+        counts.1 += usize::from(qp);
+        counts.2 += usize::from(base64);
+    }
+
+    /// Quoted-printable as an encoder writes it: `=XX` for all but printable
+    /// ASCII, soft line breaks (`=` and `line_end`) before 76 columns.
+    fn encode_quoted_printable(text: &[u8], line_end: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut column = 0;
+        for &byte in text {
+            let escaped = !(b' '..=b'~').contains(&byte) || byte == b'=';
+            let width = if escaped { 3 } else { 1 };
+            if column + width > 75 {
+                out.push(b'=');
+                out.extend_from_slice(line_end);
+                column = 0;
+            }
+            if escaped {
+                out.extend_from_slice(format!("={byte:02X}").as_bytes());
+            } else {
+                out.push(byte);
+            }
+            column += width;
+        }
+        out
+    }
+
+    /// The fast scans give the references' answer: on random bytes from
+    /// small alphabets that stress their rules, on every placement of the
+    /// tricky sequences across the chunk boundaries, and on real-looking
+    /// dense quoted-printable and base64 with single-byte damage.
+    #[test]
+    fn the_encoding_scans_agree_with_the_one_pass_loops() {
+        use base64::Engine as _;
+
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut counts = (0, 0, 0);
+        let alphabets: &[&[u8]] = &[
+            b"=0aF9 \t\r\n\x0c\x0bgZ",
+            b"====A3\r\n",
+            b"=A \r\n-x",
+            b"AZaz09+/=-\r\n \t",
+            b"QUJDabc0+/=\r\n",
+            b"QUJD-\r\n=*.\0\xff_",
+            b"=E4B8AD\r\n",
+        ];
+        for round in 0..40_000 {
+            let alphabet = alphabets[round % alphabets.len()];
+            let len = rng.below(300);
+            let body: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
+            assert_scans_agree(&body, &mut counts);
+        }
+        // Each sequence at every offset of a clean background, so across
+        // the chunk boundaries (31/32, 63/64, 65/66, 127/128) and the tail.
+        let sequences: &[&[u8]] = &[
+            b"==",
+            b"=A=",
+            b"=a\r\n=",
+            b"= \t\x0c\r=",
+            b"=\r=",
+            b"=\r\n=",
+            b"=\n=",
+            b"=\r\n",
+            b"=A",
+            b"=",
+            b"=AB=",
+            b"--",
+            b"-",
+            b"-A-",
+            b"*",
+            b"\xff",
+        ];
+        let backgrounds: &[&[u8]] = &[b"QUJD", b"=E4=B8=AD", b"ab c=\r\nd", b"A\r\n"];
+        for background in backgrounds {
+            for len in [129, 131, 200] {
+                let clean: Vec<u8> = background.iter().copied().cycle().take(len).collect();
+                for sequence in sequences {
+                    for at in 0..=len {
+                        let mut body = clean.clone();
+                        body.splice(at..at, sequence.iter().copied());
+                        assert_scans_agree(&body, &mut counts);
+                        body.truncate(at + sequence.len());
+                        assert_scans_agree(&body, &mut counts);
+                    }
+                }
+            }
+        }
+        // Real-looking bodies: UTF-8 Chinese in quoted-printable (an `=`
+        // every third byte), English with a few escapes, base64 lines; whole
+        // (no problem), then with bytes changed.
+        let chinese = "本周项目进度报告会议纪要请查收附件谢谢北京上海";
+        let chinese: Vec<char> = chinese.chars().collect();
+        let english = "Meeting notes for the café in Zürich, see the résumé. ";
+        for round in 0..400 {
+            let text: String = if round % 2 == 0 {
+                (0..rng.below(2000))
+                    .map(|_| chinese[rng.below(chinese.len())])
+                    .collect()
+            } else {
+                english.repeat(rng.below(60))
+            };
+            let line_end: &[u8] = if round % 3 == 0 { b"\n" } else { b"\r\n" };
+            let quoted = encode_quoted_printable(text.as_bytes(), line_end);
+            let mut binary = vec![0; rng.below(3000)];
+            binary
+                .iter_mut()
+                .for_each(|byte| *byte = rng.below(256) as u8);
+            let base64 = base64::engine::general_purpose::STANDARD.encode(&binary);
+            let mut lines = Vec::new();
+            for line in base64.as_bytes().chunks(76) {
+                lines.extend_from_slice(line);
+                lines.extend_from_slice(line_end);
+            }
+            assert!(!quoted_printable_problem(&quoted));
+            assert!(!base64_problem(&lines));
+            for body in [quoted, lines] {
+                assert_scans_agree(&body, &mut counts);
+                for _ in 0..20 {
+                    if body.is_empty() {
+                        break;
+                    }
+                    let mut damaged = body.clone();
+                    let at = rng.below(body.len());
+                    damaged[at] = b"=-*\r\n A\t"[rng.below(8)];
+                    assert_scans_agree(&damaged, &mut counts);
+                }
+            }
+        }
+        // Both answers are common, or the comparison would prove little.
+        let (bodies, qp, base64) = counts;
+        println!("{bodies} bodies: {qp} quoted-printable and {base64} base64 problems");
+        for problems in [qp, base64] {
+            assert!(
+                problems > 20_000 && bodies - problems > 20_000,
+                "{counts:?}"
+            );
         }
     }
 
