@@ -451,15 +451,15 @@ fn commit_entries(
         }
     };
 
-    // 1. Data durable in tmp/, and 2. rows recorded as pending. A failure
-    // here leaves no row (or, if the commit of the rows failed in a way that
-    // still reached the disk, pending rows without files, which recovery
+    // 1. Rows recorded as pending, with their final names (the commit is
+    // not synced on its own: step 2 does that). A failure here leaves no
+    // row (or, if the commit of the rows failed in a way that still reached
+    // the disk, pending rows whose files are in tmp/, which recovery
     // drops): removing the files is always right.
     let planned = store
         .writer()
-        .and_then(|_| sync_staged(store, folder, &entries))
-        .and_then(|()| store.db_step(Step::BeforeRecord))
-        .and_then(|()| store.write_txn(|tx| record_pending(store, tx, folder, &entries)));
+        .and_then(|_| store.db_step(Step::BeforeRecord))
+        .and_then(|()| store.write_txn_unsynced(|tx| record_pending(store, tx, folder, &entries)));
     let planned = match planned {
         Ok(planned) => planned,
         Err(error) => {
@@ -468,8 +468,9 @@ fn commit_entries(
         }
     };
 
-    // 3. Final names, folders fsynced; 4. rows stored, UIDLs counted.
-    match place_and_finish(store, &planned) {
+    // 2. The files' data and those rows durable; 3. final names, folders
+    // fsynced; 4. rows stored, UIDLs counted.
+    match sync_staged(store, folder, &entries).and_then(|()| place_and_finish(store, &planned)) {
         Ok(()) => {
             let _ = checkpoint(Step::AfterFinish);
             Ok(planned.iter().map(|p| p.id).collect())
@@ -481,13 +482,13 @@ fn commit_entries(
     }
 }
 
-/// Makes the staged files' data durable: one `syncfs` for the file system
-/// when that pays off and works, otherwise one `fsync` per file.
+/// Makes the staged files' data and the pending rows durable: one `syncfs`
+/// for the file system when that pays off and works (it flushes the
+/// index's log too), otherwise one `fsync` per file and one for the log.
 ///
-/// The `tmp/` folder itself is not fsynced: if a power cut loses a file's
-/// directory entry there, recovery finds neither it nor a final file and
-/// drops the row, which is the "nothing recorded" outcome. (`syncfs` makes
-/// the entries durable anyway.)
+/// The `tmp/` folder itself is not fsynced: a file there is never trusted
+/// after a crash (recovery drops its row), and the renames that follow are
+/// made durable by fsyncing the folders they land in.
 fn sync_staged(store: &MailStore, folder: Folder, entries: &[Entry]) -> Result<(), StoreError> {
     let tmp = store.subdir_path(folder, Subdir::Tmp);
     checkpoint(Step::BeforeSync).map_err(|source| io_error(io_kind::sync, source, &tmp))?;
@@ -502,7 +503,7 @@ fn sync_staged(store: &MailStore, folder: Folder, entries: &[Entry]) -> Result<(
         let path = &entry.staged.tmp_path;
         maildir::sync_file(path).map_err(|source| io_error(io_kind::sync, source, path))?;
     }
-    Ok(())
+    store.sync_index_log()
 }
 
 /// Step 2: one transaction recording every message as pending, with its
@@ -619,7 +620,10 @@ fn record_pending(
 }
 
 /// Steps 3 and 4: rename every file to its final name, fsync the folders
-/// that received them, then mark the rows stored in one transaction.
+/// that received them, then mark the rows stored in one transaction. That
+/// transaction is not synced on its own: if a crash loses it, recovery
+/// finds each file in its final place and marks the row stored just the
+/// same, so the messages are durable once the folders are synced.
 fn place_and_finish(store: &MailStore, planned: &[Planned]) -> Result<(), StoreError> {
     for (n, plan) in planned.iter().enumerate() {
         checkpoint(Step::BeforeRename(n))
@@ -633,7 +637,7 @@ fn place_and_finish(store: &MailStore, planned: &[Planned]) -> Result<(), StoreE
         }
     }
     store.db_step(Step::BeforeFinish)?;
-    store.write_txn(|tx| {
+    store.write_txn_unsynced(|tx| {
         for plan in planned {
             finish_pending(tx, plan.id)?;
         }

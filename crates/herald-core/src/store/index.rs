@@ -108,9 +108,10 @@ CREATE TABLE outbox (
 /// ([`StoreError::NewerIndex`]).
 ///
 /// Writable connections use WAL with `synchronous=FULL`: every commit is
-/// fsynced before it returns. That is what lets the sync engine delete a
-/// message on the server right after a batch commit; `NORMAL` could lose the
-/// last commits on a power cut while the server copy is already gone.
+/// fsynced before it returns, unless the store asks for one commit without
+/// (`MailStore::write_txn_unsynced`) because it makes that commit durable
+/// itself or recovery repairs its loss. That is what lets the sync engine
+/// delete a message on the server right after a batch commit.
 pub(crate) fn open(path: &Path, writable: bool) -> Result<Connection, StoreError> {
     let ix = |error| index_error(error, path);
     let flags = if writable {

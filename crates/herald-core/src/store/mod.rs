@@ -6,7 +6,7 @@
 //! <dir>/Maildir/{cur,new,tmp}            Inbox
 //! <dir>/Maildir/.Sent/{cur,new,tmp}      Sent (and .Drafts .Outbox .Trash),
 //!                                        each with a `maildirfolder` file
-//! <dir>/index.sqlite                     the index (WAL, synchronous=FULL)
+//! <dir>/index.sqlite                     the index (WAL)
 //! <dir>/store.lock                       held by the one writer
 //! ```
 //!
@@ -27,23 +27,31 @@
 //! steps:
 //!
 //! 1. every file was written to `tmp/` and flushed to the OS by
-//!    [`Batch::add`]; commit makes their data durable with one `syncfs(2)`
-//!    on Linux (one `fsync` per file elsewhere, or for small batches);
-//! 2. one transaction records the rows as *pending*, with their final names;
+//!    [`Batch::add`]; one transaction records the rows as *pending*, with
+//!    their final names;
+//! 2. the files' data and that transaction are made durable together with
+//!    one `syncfs(2)` on Linux (one `fsync` per file and one for the
+//!    index's write-ahead log elsewhere, or for small batches);
 //! 3. the files are renamed `tmp/` → `new/` (or `cur/`) and the folders are
 //!    fsynced;
 //! 4. a second transaction marks the rows stored and counts the UIDLs as
 //!    downloaded.
 //!
-//! Only step 4 makes a message visible to [`MailStore::list`] and a UIDL count as
-//! downloaded, and it happens only once the files are durable under their
-//! final names. [`MailStore::open`] finishes whatever a crash interrupted: a
-//! pending row whose file is in its final place or still in `tmp/` is
-//! completed; a pending row without a file is dropped (or, for a download
-//! that was replacing a headers-only entry, restored to it); leftover files
-//! of ours in `tmp/` are removed. Moves, flag changes and deletions follow
-//! the same pattern (intent recorded, file renamed or removed, folders
-//! fsynced, row settled), so recovery can always finish them.
+//! So a batch costs two waits for the disk (steps 2 and 3), however many
+//! messages it holds; the two transactions have no fsync of their own.
+//! Only step 4 makes a message visible to [`MailStore::list`] and a UIDL
+//! count as downloaded, and it happens only once the file is durable under
+//! its final name, so step 4 itself needs no fsync: if a crash loses it,
+//! recovery redoes it. [`MailStore::open`] finishes whatever a crash
+//! interrupted: a pending row whose file is in its final place is
+//! completed; a pending row whose file is still in `tmp/` (its data may not
+//! have reached the disk) or gone is dropped, or, for a download that was
+//! replacing a headers-only entry, restored to it, and the download
+//! repeats; leftover files of ours in `tmp/` are removed. Each message of a
+//! batch is settled on its own: a crash during the renames keeps the
+//! messages already renamed. Moves, flag changes and deletions follow the
+//! same pattern (intent recorded, file renamed or removed, folders fsynced,
+//! row settled), so recovery can always finish them.
 //!
 //! On an error (rather than a crash) an operation undoes itself: files are
 //! removed and pending rows dropped, so nothing is recorded. If even that
@@ -361,6 +369,9 @@ pub struct MailStore {
     index_path: PathBuf,
     conn: Connection,
     writable: bool,
+    /// The index is in WAL mode, so a commit can be left to a later flush
+    /// of the whole file system (see [`MailStore::write_txn_unsynced`]).
+    wal: bool,
     sync_mode: SyncMode,
     /// Set when an undo failed: pending rows must be settled (as at start-up)
     /// before the next write.
@@ -430,6 +441,10 @@ impl MailStore {
             .map_err(|source| io_error(io_kind::folder, source, &maildir_root))?;
         let index_path = dir.join("index.sqlite");
         let conn = index::open(&index_path, true)?;
+        let wal = conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get::<_, String>(0))
+            .map_err(|error| index_error(error, &index_path))?
+            .eq_ignore_ascii_case("wal");
         if created {
             // New folders (and the new index) must survive a power cut
             // before we record files in them.
@@ -446,6 +461,7 @@ impl MailStore {
             index_path,
             conn,
             writable: true,
+            wal,
             sync_mode: SyncMode::default(),
             needs_recovery: Cell::new(false),
             _lock: Some(lock),
@@ -477,6 +493,7 @@ impl MailStore {
             index_path,
             conn,
             writable: false,
+            wal: false,
             sync_mode: SyncMode::default(),
             needs_recovery: Cell::new(false),
             _lock: None,
@@ -981,6 +998,50 @@ impl MailStore {
         Ok(value)
     }
 
+    /// [`MailStore::write_txn`] without the fsync of its own (WAL with
+    /// `synchronous=NORMAL` for this one commit): for a commit that a later
+    /// flush makes durable ([`MailStore::sync_index_log`], or the
+    /// `syncfs` of a batch), or whose loss recovery repairs. Without WAL
+    /// (a file system that cannot share memory) it is an ordinary
+    /// [`MailStore::write_txn`].
+    pub(crate) fn write_txn_unsynced<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, TxnError>,
+    ) -> Result<T, StoreError> {
+        if !self.wal {
+            return self.write_txn(f);
+        }
+        let ix = |error| index_error(error, &self.index_path);
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(ix)?;
+        let value = self.write_txn(f);
+        let restored = self
+            .conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(ix);
+        let value = value?;
+        restored?;
+        Ok(value)
+    }
+
+    /// Makes every commit so far durable after
+    /// [`MailStore::write_txn_unsynced`]: fsyncs the index's write-ahead
+    /// log (what a `syncfs` of the file system also does).
+    pub(crate) fn sync_index_log(&self) -> Result<(), StoreError> {
+        if !self.wal {
+            return Ok(()); // every commit was synced
+        }
+        let mut log = self.index_path.clone().into_os_string();
+        log.push("-wal");
+        let log = PathBuf::from(log);
+        match maildir::sync_file(&log) {
+            // Checkpointed away: SQLite synced the database file then.
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other.map_err(|source| io_error(io_kind::sync, source, &log)),
+        }
+    }
+
     /// Runs a read, classifying its errors.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         f(&self.conn).map_err(|error| index_error(error, &self.index_path))
@@ -1247,18 +1308,12 @@ impl MailStore {
             let tmp_path = self
                 .subdir_path(staged_folder.unwrap_or(location.folder), Subdir::Tmp)
                 .join(maildir::base_of(&location.file_name));
-            if maildir::exists(&tmp_path)
-                .map_err(|source| io_error(io_kind::folder, source, &tmp_path))?
-            {
-                // Synced before the row was recorded: only the name is
-                // missing.
-                fs::rename(&tmp_path, &final_path)
-                    .map_err(|source| io_error(io_kind::rename, source, &final_path))?;
-                dirs.insert(self.subdir_path(location.folder, location.subdir));
-                finish.push(id);
-            } else {
-                undo.push(id);
-            }
+            // Still in `tmp/` (or gone): the commit stopped before this
+            // file's rename, perhaps before its data was synced, so the
+            // file cannot be trusted. Not stored; the download repeats.
+            maildir::remove_if_present(&tmp_path)
+                .map_err(|source| io_error(io_kind::remove, source, &tmp_path))?;
+            undo.push(id);
         }
 
         // Interrupted moves and flag changes: always forwards.

@@ -764,24 +764,28 @@ fn crash_at(dir: &Path, scenario: &str, step: Step) {
     );
 }
 
+/// A crash at each step of a commit of a, b, c, d keeps the messages
+/// already renamed into place (in order), whole and counted, and nothing of
+/// the others, which download again.
 #[test]
-fn a_crash_at_any_step_of_a_batch_leaves_all_or_nothing() {
+fn a_crash_at_any_step_of_a_batch_keeps_each_message_whole_or_not_at_all() {
+    const BATCH: [(&str, u32); 4] = [("a", 1), ("b", 2), ("c", 3), ("d", 4)];
     let steps = [
-        (Step::BeforeSync, false),
-        (Step::BeforeRecord, false),
-        (Step::BeforeRename(0), true),
-        (Step::BeforeRename(1), true),
-        (Step::BeforeRename(3), true),
-        (Step::BeforeDirSync, true),
-        (Step::BeforeFinish, true),
-        (Step::AfterFinish, true),
+        (Step::BeforeRecord, 0),
+        (Step::BeforeSync, 0),
+        (Step::BeforeRename(0), 0),
+        (Step::BeforeRename(1), 1),
+        (Step::BeforeRename(3), 3),
+        (Step::BeforeDirSync, 4),
+        (Step::BeforeFinish, 4),
+        (Step::AfterFinish, 4),
     ];
     for (step, kept) in steps {
         let dir = tempfile::tempdir().unwrap();
         drop(open_when_free(dir.path()).unwrap());
         crash_at(dir.path(), "batch", step);
-        if matches!(step, Step::BeforeRename(_)) {
-            // The crash really left work for recovery.
+        if matches!(step, Step::BeforeSync | Step::BeforeRename(_)) {
+            // The crash really left files in tmp/ for recovery.
             assert!(!tmp_files(dir.path()).is_empty(), "{step:?}");
         }
 
@@ -790,27 +794,33 @@ fn a_crash_at_any_step_of_a_batch_leaves_all_or_nothing() {
         let files = maildir_messages(dir.path());
         let states = store.uidl_states().unwrap();
         let listed = all(&store, Folder::Inbox);
-        if kept {
-            assert_eq!(listed.len(), 4, "{step:?}");
-            assert_eq!(files.len(), 4, "{step:?}");
-            for message in &listed {
-                let n: u32 = message.summary.subject.as_ref().unwrap()[8..]
-                    .parse()
-                    .unwrap();
-                assert_eq!(
-                    fs::read(message.path.as_ref().unwrap()).unwrap(),
-                    raw_message(n)
-                );
-                assert!(states[message.uidl.as_ref().unwrap()].downloaded);
-            }
-        } else {
-            assert!(listed.is_empty(), "{step:?}");
-            assert!(files.is_empty(), "{step:?}");
-            assert!(states.is_empty(), "{step:?}");
-            // Nothing blocks downloading them again.
-            download_batch(&store, &[("a", 1), ("b", 2), ("c", 3), ("d", 4)]).unwrap();
+        assert_eq!(listed.len(), kept, "{step:?}");
+        assert_eq!(files.len(), kept, "{step:?}");
+        let mut uidls: Vec<&str> = listed
+            .iter()
+            .map(|message| message.uidl.as_deref().unwrap())
+            .collect();
+        uidls.sort_unstable();
+        let expected: Vec<&str> = BATCH[..kept].iter().map(|(uidl, _)| *uidl).collect();
+        assert_eq!(uidls, expected, "{step:?}");
+        for message in &listed {
+            let n: u32 = message.summary.subject.as_ref().unwrap()[8..]
+                .parse()
+                .unwrap();
+            assert_eq!(
+                fs::read(message.path.as_ref().unwrap()).unwrap(),
+                raw_message(n)
+            );
         }
-        // Never a duplicate: the UIDLs now count as downloaded exactly once.
+        assert_eq!(
+            states.len(),
+            kept,
+            "only the kept UIDLs are known ({step:?})"
+        );
+        assert!(states.values().all(|state| state.downloaded), "{step:?}");
+        // Nothing blocks downloading the others again.
+        download_batch(&store, &BATCH[kept..]).unwrap();
+        // Never a duplicate: every UIDL now counts as downloaded once.
         assert!(download_batch(&store, &[("a", 1)]).is_err());
         assert_eq!(store.count(Folder::Inbox).unwrap(), 4);
     }
@@ -864,10 +874,14 @@ fn a_store_killed_at_random_moments_is_consistent_when_reopened() {
 
 #[test]
 fn a_crash_while_replacing_a_headers_only_entry_keeps_one_of_the_two() {
-    for (step, kept) in [
-        (Step::BeforeRecord, false),
-        (Step::BeforeRename(1), true),
-        (Step::BeforeFinish, true),
+    // "big" is the first message of the batch, renamed before "small":
+    // (step, big downloaded, small downloaded).
+    for (step, kept, small_kept) in [
+        (Step::BeforeRecord, false, false),
+        (Step::BeforeSync, false, false),
+        (Step::BeforeRename(0), false, false),
+        (Step::BeforeRename(1), true, false),
+        (Step::BeforeFinish, true, true),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let headers_id = {
@@ -883,13 +897,26 @@ fn a_crash_while_replacing_a_headers_only_entry_keeps_one_of_the_two() {
         assert_eq!(message.path.is_some(), kept, "{step:?}");
         assert_eq!(store.uidl_states().unwrap()["big"].downloaded, kept);
         if !kept {
-            assert_eq!(message.size, 9_000_000);
+            // The headers-only entry as it was, with the size the server
+            // last reported (the download's, once its row was recorded).
+            let server_size = if matches!(step, Step::BeforeRecord) {
+                9_000_000
+            } else {
+                raw_message(1).len() as u64
+            };
+            assert_eq!(message.size, server_size, "{step:?}");
         }
+        // The headers-only entry is there either way, "small" only if kept.
         assert_eq!(
             store.count(Folder::Inbox).unwrap(),
-            if kept { 2 } else { 1 }
+            1 + u64::from(small_kept),
+            "{step:?}"
         );
-        assert_eq!(maildir_messages(dir.path()).len(), if kept { 2 } else { 0 });
+        assert_eq!(
+            maildir_messages(dir.path()).len(),
+            usize::from(kept) + usize::from(small_kept),
+            "{step:?}"
+        );
         assert!(tmp_files(dir.path()).is_empty());
     }
 }
@@ -897,9 +924,10 @@ fn a_crash_while_replacing_a_headers_only_entry_keeps_one_of_the_two() {
 #[test]
 fn a_crash_while_adding_a_sent_copy_leaves_all_or_nothing() {
     for (step, kept) in [
-        (Step::BeforeSync, false),
         (Step::BeforeRecord, false),
-        (Step::BeforeRename(0), true),
+        (Step::BeforeSync, false),
+        (Step::BeforeRename(0), false),
+        (Step::BeforeDirSync, true),
         (Step::BeforeFinish, true),
     ] {
         let dir = tempfile::tempdir().unwrap();
