@@ -296,6 +296,8 @@ impl Worker {
             .map_err(|error: NetError| Failure::from_error(&error))?;
         let tls = TlsConfig::for_account(&self.context.account)
             .map_err(|error| Failure::from_error(&error))?;
+        // The system's roots load while the password is fetched.
+        tls.prepare();
         let password = self
             .context
             .passwords

@@ -69,15 +69,41 @@ impl TlsConfig {
         self
     }
 
+    /// Starts building this setting's connector on a background thread, so
+    /// that loading the system's root certificates (tens of milliseconds)
+    /// overlaps with what comes before the first connection: fetching the
+    /// password, opening the mailbox. The connection then finds it built,
+    /// or waits for that build instead of doing it a second time. A failure
+    /// is left for the connection to meet and report.
+    pub fn prepare(&self) {
+        if cached_connector(&self.key(true)).is_some() {
+            return;
+        }
+        let config = self.clone();
+        let _ = std::thread::Builder::new()
+            .name("herald-tls-roots".to_owned())
+            .spawn(move || config.connector("", true));
+    }
+
+    fn key(&self, verify: bool) -> ConnectorKey {
+        ConnectorKey {
+            extra_roots_pem: self.extra_roots_pem.clone(),
+            minimum: self.minimum,
+            verify,
+        }
+    }
+
     /// A connector for this trust setting: built once per process and
     /// reused (see [`CONNECTORS`]); `verify: false` only reads a refused
     /// certificate.
     fn connector(&self, host: &str, verify: bool) -> Result<TlsConnector, NetError> {
-        let key = ConnectorKey {
-            extra_roots_pem: self.extra_roots_pem.clone(),
-            minimum: self.minimum,
-            verify,
-        };
+        let key = self.key(verify);
+        if let Some(connector) = cached_connector(&key) {
+            return Ok(connector);
+        }
+        // One build at a time: a caller that finds one under way (started
+        // by `prepare`) waits for it and takes the result from the cache.
+        let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(connector) = cached_connector(&key) {
             return Ok(connector);
         }
@@ -129,6 +155,9 @@ struct ConnectorKey {
 /// connection used to pay. A connector holds no state of a connection, so
 /// reusing it checks certificates and host names exactly as a new one would.
 static CONNECTORS: Mutex<ConnectorCache> = Mutex::new(ConnectorCache::new());
+
+/// Held while a connector is built (see [`TlsConfig::connector`]).
+static BUILDING: Mutex<()> = Mutex::new(());
 
 /// How long a cached connector is used: a long-running window then sees
 /// roots installed (or removed) on the system meanwhile.
@@ -507,6 +536,24 @@ mod cache_tests {
         }
         assert!(cache.get(&verified, start + CONNECTOR_MAX_AGE).is_none());
         assert!(cache.entries.is_empty());
+    }
+
+    #[test]
+    fn prepare_builds_the_verifying_connector_in_the_background() {
+        // A trust setting of its own (the cache is shared by the tests):
+        // an extra "CA file" holding no certificate.
+        let config = TlsConfig::system().with_extra_ca_pem(b"# prepare test\n".to_vec());
+        assert!(cached_connector(&config.key(true)).is_none());
+        config.prepare();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cached_connector(&config.key(true)).is_none() {
+            assert!(Instant::now() < deadline, "prepare never built it");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Only the verifying one: the other is for reading refused
+        // certificates, never prepared.
+        assert!(cached_connector(&config.key(false)).is_none());
+        assert!(config.connector("localhost", true).is_ok());
     }
 
     #[test]
