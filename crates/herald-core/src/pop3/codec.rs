@@ -517,14 +517,32 @@ impl Unstuffer {
                     }
                 }
                 UnstuffState::InLine => {
-                    let room = (input.len() - consumed).min(output.len() - produced);
+                    // Only a line that starts with a dot needs the states
+                    // above: everything up to the next one is copied at
+                    // once, however many lines that is. At most a line's
+                    // limit at a time, so that a whole line inside the
+                    // stretch is always within it.
+                    let room = (input.len() - consumed)
+                        .min(output.len() - produced)
+                        .min(MAX_DATA_LINE);
                     let available = &input[consumed..consumed + room];
-                    let (count, line_ends) = match memchr::memchr(b'\n', available) {
+                    let (count, line_ends) = match memchr::memmem::find(available, b"\n.") {
                         Some(at) => (at + 1, true),
-                        None => (room, false),
+                        None => (room, available.last() == Some(&b'\n')),
                     };
-                    self.grow_line(count)?;
-                    output[produced..produced + count].copy_from_slice(&available[..count]);
+                    let stretch = &available[..count];
+                    match memchr::memchr(b'\n', stretch) {
+                        None => self.grow_line(count)?,
+                        Some(first) => {
+                            // The line under way ends here; the last one
+                            // in the stretch may go on in the next input.
+                            self.grow_line(first + 1)?;
+                            let last = memchr::memrchr(b'\n', stretch).unwrap_or(first);
+                            self.line_len = 0;
+                            self.grow_line(count - last - 1)?;
+                        }
+                    }
+                    output[produced..produced + count].copy_from_slice(stretch);
                     consumed += count;
                     produced += count;
                     if line_ends {
@@ -578,6 +596,88 @@ mod tests {
                 assert_eq!(body, expected, "in {in_step} out {out_step}");
                 assert_eq!(&input[consumed..], b"NEXT", "in {in_step} out {out_step}");
             }
+        }
+    }
+
+    /// The rules applied line by line to a whole reply: the reference for
+    /// the streaming unstuffer.
+    fn reference_unstuff(input: &[u8]) -> Option<(Vec<u8>, usize)> {
+        let mut body = Vec::new();
+        let mut at = 0;
+        while at < input.len() {
+            let end = memchr::memchr(b'\n', &input[at..]).map_or(input.len(), |n| at + n + 1);
+            let line = &input[at..end];
+            if line.len() > MAX_DATA_LINE {
+                return None;
+            }
+            if line == b".\r\n" {
+                return Some((body, end));
+            }
+            body.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+            at = end;
+        }
+        Some((body, at))
+    }
+
+    #[test]
+    fn unstuffing_in_any_pieces_gives_the_line_by_line_result() {
+        // Lines of every kind (dot-stuffed, a lone dot with a bare LF or a
+        // CR alone, empty, bare LF, 8-bit), in random orders, fed in random
+        // pieces into random output sizes.
+        let kinds: [&[u8]; 9] = [
+            b"plain text line\r\n",
+            b"..stuffed\r\n",
+            b".\n",
+            b".\rX\r\n",
+            b"\r\n",
+            b"bare\n",
+            b".x\r\n",
+            b"\xff\xfe\x00 8-bit\r\n",
+            b"...\r\n",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        for _ in 0..400 {
+            let mut input = Vec::new();
+            for _ in 0..next(60) {
+                input.extend_from_slice(kinds[next(kinds.len())]);
+            }
+            input.extend_from_slice(b".\r\nNEXT");
+            let (expected, expected_end) = reference_unstuff(&input).unwrap();
+            let in_step = 1 + next(70);
+            let out_step = 1 + next(90);
+            let (body, consumed) = unstuff(&input, in_step, out_step);
+            assert_eq!(body, expected, "in {in_step} out {out_step}");
+            assert_eq!(consumed, expected_end, "in {in_step} out {out_step}");
+        }
+    }
+
+    #[test]
+    fn a_long_line_is_refused_wherever_the_pieces_fall() {
+        // A short line, then one over the limit after many short ones: in
+        // one piece or several, the long one is refused.
+        let mut input = b"short\r\n".repeat(1000);
+        input.extend(vec![b'z'; MAX_DATA_LINE + 5]);
+        input.extend_from_slice(b"\r\n.\r\n");
+        assert!(reference_unstuff(&input).is_none());
+        for piece in [MAX_DATA_LINE * 2, 65_536, 4_096, 1_000_003] {
+            let mut unstuffer = Unstuffer::new();
+            let mut output = vec![0u8; piece];
+            let mut at = 0;
+            let refused = loop {
+                let end = (at + piece).min(input.len());
+                match unstuffer.step(&input[at..end], &mut output) {
+                    Err(DataLineTooLong) => break true,
+                    Ok((consumed, _)) if unstuffer.is_done() || consumed == 0 => break false,
+                    Ok((consumed, _)) => at += consumed,
+                }
+            };
+            assert!(refused, "piece {piece}");
         }
     }
 
