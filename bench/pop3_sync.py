@@ -19,8 +19,8 @@ messages, and times, in interleaved rounds of the same run:
   herald     `herald fetch` with a fresh profile each round: every message
              stored durably (files synced, UIDLs committed in SQLite with
              synchronous=FULL) and indexed (summary parsed, list columns
-             written). Once with the profile on the real disk (--disk-dir,
-             default /tmp), once on tmpfs (/dev/shm).
+             written). Once with the profile on the disk, once on tmpfs
+             (/dev/shm).
   files only a reference, not a client: a Python process creating and
              writing the same number of files of the same total size in a
              fresh folder of the disk, with no fsync and no index, i.e. what
@@ -32,6 +32,11 @@ attachments; C) re-sync: a profile that already holds 5,000 messages of a
 mailbox of 5,010 (10 new), copied fresh each round (and flushed to disk
 before the timing starts), fetched twice (10 new, then nothing new).
 
+Before each timed run the script calls sync(2), untimed, so that no run
+starts with another's unwritten data in the page cache (herald's syncfs
+would otherwise wait for it, e.g. for the 100 MB the "files only" row
+leaves behind).
+
 Each client is a separate process; wall time is measured from spawn to exit,
 peak RSS is that process's own maximum resident set (GNU time's %M). Reports
 the median and min-max over the rounds, ratios of medians to the floor and
@@ -40,17 +45,22 @@ to fetchmail, and PASS/MISS for the issue's targets:
   herald <= 1.5 x floor; fetchmail / herald >= 2.5;
   peak RSS < 100 MB (A) and < 64 MB (B); re-sync (C) < 0.3 s.
 
-On ext4, creating a file gets slower while many inodes were freed in the
-last minutes (the allocator skips recently deleted inodes, scanning for
-others), and other programs deleting files on the same disk cause that too.
-So nothing is deleted on the disk until the end of the run; expect a slower
-disk when runs follow each other within ~5 minutes. The "files only" row
-shows the state of the disk during the run.
+The disk: by default a fresh ext4 file system made for the run in an
+image file on the disk that holds /tmp, attached with direct I/O (so every
+flush still goes to the disk) and removed at the end. On a used file
+system, creating files gets slower while many were deleted in the last
+minutes (the allocator skips recently freed inodes), and on this shared
+machine that made the root file system's "files only" time swing between
+0.2 s and 4 s from one minute to the next; a fresh file system measures the
+clients instead of that history. --disk-dir DIR measures on the file system
+of DIR instead (nothing is deleted there until the end of the run). The
+"files only" row shows the state of the disk during the run.
 
 Usage: python3 bench/pop3_sync.py [--rounds 5] [--mailboxes A,B,C]
-           [--herald LABEL=PATH]... [--disk-dir /tmp] [--fetchmail-mda]
+           [--herald LABEL=PATH]... [--disk-dir DIR] [--fetchmail-mda]
            [--no-build] [--messages 5000] [--large-mb 173]
-Must run as root (mailservers.py starts Postfix's master as root). Builds
+Must run as root (mailservers.py starts Postfix's master as root; the
+fresh file system needs mkfs.ext4, losetup and mount). Builds
 `herald` in release first (into $CARGO_TARGET_DIR or target/) unless
 --no-build. --herald adds another build to time alongside (for example the
 build before a change), with its profile on the disk and on tmpfs.
@@ -278,6 +288,10 @@ def measured(argv, stdin=os.devnull, stdout=os.devnull, env=None, log=None):
     at least Python's own RSS, since Linux carries the peak across exec."""
     rss_file = os.path.join(TIME_DIR, "rss")
     argv = [GNU_TIME, "-f", "%M", "-o", rss_file, *argv]
+    # Untimed: write out what earlier runs left unwritten (the "files only"
+    # row leaves 100 MB in the page cache), so that a client that flushes
+    # the file system (herald's syncfs) does not pay for another's data.
+    os.sync()
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
@@ -300,6 +314,45 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBUS_", "HERALD_"))}
     env.update(extra)
     return env
+
+
+# ---------------------------------------------------------------- the disk
+
+
+class FreshFileSystem:
+    """A new ext4 file system in a sparse image file, attached with direct
+    I/O (a flush reaches the disk, not the image file's page cache) and
+    mounted at mount_point; remove() takes it all away."""
+
+    SIZE = 12 * 1024 ** 3  # sparse: only what the runs write takes space
+
+    def __init__(self, image, mount_point):
+        self.image = image
+        self.mount_point = mount_point
+        self.device = None
+        with open(image, "wb") as f:
+            f.truncate(self.SIZE)
+        # Inode tables and journal written now, not by a background thread
+        # during the timings.
+        run_quiet(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", image])
+        self.device = run_quiet(["losetup", "--direct-io=on", "--find", "--show", image]).strip()
+        os.makedirs(mount_point)
+        run_quiet(["mount", self.device, mount_point])
+
+    def remove(self):
+        if self.device:
+            subprocess.run(["umount", self.mount_point], check=False)
+            subprocess.run(["losetup", "-d", self.device], check=False)
+            self.device = None
+        if os.path.exists(self.image):
+            os.remove(self.image)
+
+
+def run_quiet(argv):
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed (or use --disk-dir):\n{done.stderr}")
+    return done.stdout
 
 
 # ---------------------------------------------------------------- clients
@@ -462,7 +515,9 @@ def main():
     parser.add_argument("--large-mb", type=float, default=173.0, help="mailbox B's size")
     parser.add_argument("--herald", action="append", default=[], metavar="LABEL=PATH",
                         help="another herald binary to time alongside")
-    parser.add_argument("--disk-dir", default="/tmp", help="where the on-disk profiles go")
+    parser.add_argument("--disk-dir", default=None,
+                        help="put the on-disk profiles on the file system of this folder "
+                             "instead of a fresh one")
     parser.add_argument("--fetchmail-mda", action="store_true",
                         help="also time fetchmail with the MDA cat > /dev/null")
     parser.add_argument("--no-build", action="store_true")
@@ -487,7 +542,14 @@ def main():
     # generated or thrown away on tmpfs, so that the disk sees no deletion.
     work = tempfile.mkdtemp(prefix="hb-", dir="/tmp")
     os.chmod(work, 0o711)  # the servers' users must pass through to srv/
-    disk = tempfile.mkdtemp(prefix="hb-disk-", dir=args.disk_dir)
+    fresh_fs = None
+    if args.disk_dir is None:
+        fresh_fs = FreshFileSystem(os.path.join(work, "disk.img"), os.path.join(work, "fs"))
+        disk_label = "a fresh ext4 (loop file on the disk of /tmp, direct I/O)"
+        disk = tempfile.mkdtemp(prefix="hb-disk-", dir=fresh_fs.mount_point)
+    else:
+        disk_label = args.disk_dir
+        disk = tempfile.mkdtemp(prefix="hb-disk-", dir=args.disk_dir)
     shm = tempfile.mkdtemp(prefix="hb-", dir="/dev/shm")
     global TIME_DIR
     TIME_DIR = shm
@@ -586,7 +648,7 @@ def main():
 
         print(f"\nherald POP3 sync benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {args.rounds} interleaved "
               f"rounds (+1 warm-up), {os.cpu_count()} CPUs, load average before the run "
-              f"{os.getloadavg()[0]:.1f}; Dovecot POP3S on 127.0.0.1, per-run CA; disk = {args.disk_dir}")
+              f"{os.getloadavg()[0]:.1f}; Dovecot POP3S on 127.0.0.1, per-run CA; disk = {disk_label}")
         print("times: whole process, spawn to exit; 'x floor' = median / floor median; "
               "'fetchmail/x' = fetchmail median / median (how many times faster than fetchmail)")
         for box, title in [
@@ -617,8 +679,12 @@ def main():
         if os.path.isdir(server_dir):
             servers("stop", server_dir)
         if not args.keep:
-            for path in (work, disk, shm):
+            for path in (disk, shm):
                 shutil.rmtree(path, ignore_errors=True)
+        if fresh_fs is not None:
+            fresh_fs.remove()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
