@@ -261,6 +261,13 @@ fn units(info: &BidiInfo<'_>, range: Range<usize>) -> Vec<Unit> {
 fn push_newline(out: &mut Shown, piece: usize) {
     let start = out.text.len();
     out.text.push('\n');
+    note_plain_text(out, start, piece);
+}
+
+/// Records `out.text[start..]`, just pushed, as plain text of `piece`:
+/// extends the last span when that one is plain text of the same piece and
+/// ends at `start`, else opens a new one.
+fn note_plain_text(out: &mut Shown, start: usize, piece: usize) {
     match out.spans.last_mut() {
         Some(last) if !last.reversed && last.piece == piece && last.range.end == start => {
             last.range.end = out.text.len();
@@ -348,16 +355,7 @@ fn push_row(
             Some(mirror) => out.text.push(mirror),
             None => out.text.push_str(grapheme),
         }
-        match out.spans.last_mut() {
-            Some(last) if !last.reversed && last.piece == piece && last.range.end == start => {
-                last.range.end = out.text.len();
-            }
-            _ => out.spans.push(Span {
-                range: start..out.text.len(),
-                piece,
-                reversed: false,
-            }),
-        }
+        note_plain_text(out, start, piece);
         at += 1;
     }
 }

@@ -1151,20 +1151,7 @@ fn senders_text(ui: &egui::Ui, senders: &[Address]) -> LayoutJob {
         ui.visuals().strong_text_color(),
     );
     let address_format = TextFormat::simple(body, ui.visuals().text_color());
-    let mut job = LayoutJob::default();
-    for (index, sender) in senders.iter().enumerate() {
-        if index > 0 {
-            job.append(", ", 0.0, address_format.clone());
-        }
-        match sender.name.as_deref().filter(|name| !name.is_empty()) {
-            Some(name) => {
-                bidi::append(&mut job, name, &name_format);
-                job.append(&format!(" <{}>", sender.email), 0.0, address_format.clone());
-            }
-            None => job.append(&sender.email, 0.0, name_format.clone()),
-        }
-    }
-    job
+    people_text(senders, &name_format, &address_format)
 }
 
 /// Like [`address_list`], with right-to-left names in visual order.
@@ -1173,17 +1160,32 @@ fn addresses_text(ui: &egui::Ui, addresses: &[Address]) -> LayoutJob {
         egui::TextStyle::Body.resolve(ui.style()),
         ui.visuals().text_color(),
     );
+    people_text(addresses, &format, &format)
+}
+
+/// `Name <address>, …`: each name (right-to-left ones in visual order) in
+/// `name_format`, its address in `address_format`; an address without a
+/// name stands in `name_format`.
+fn people_text(
+    addresses: &[Address],
+    name_format: &TextFormat,
+    address_format: &TextFormat,
+) -> LayoutJob {
     let mut job = LayoutJob::default();
     for (index, address) in addresses.iter().enumerate() {
         if index > 0 {
-            job.append(", ", 0.0, format.clone());
+            job.append(", ", 0.0, address_format.clone());
         }
         match address.name.as_deref().filter(|name| !name.is_empty()) {
             Some(name) => {
-                bidi::append(&mut job, name, &format);
-                job.append(&format!(" <{}>", address.email), 0.0, format.clone());
+                bidi::append(&mut job, name, name_format);
+                job.append(
+                    &format!(" <{}>", address.email),
+                    0.0,
+                    address_format.clone(),
+                );
             }
-            None => job.append(&address.email, 0.0, format.clone()),
+            None => job.append(&address.email, 0.0, name_format.clone()),
         }
     }
     job

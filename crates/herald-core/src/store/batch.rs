@@ -216,7 +216,8 @@ impl<'s> Batch<'s> {
     /// Makes every message of the batch durable and recorded, and returns
     /// their ids in the order they were added. When this returns `Ok`, the
     /// messages survive a crash or power cut and their UIDLs count as
-    /// downloaded; on `Err`, nothing of the batch is recorded or left on
+    /// downloaded (after a crash, once [`MailStore::open`] has finished the
+    /// last step again); on `Err`, nothing of the batch is recorded or left on
     /// disk (see the module docs for the one exception).
     pub fn commit(mut self) -> Result<Vec<i64>, StoreError> {
         self.commit_staged()
